@@ -1,0 +1,1 @@
+"""Commands: activity (not yet written)."""

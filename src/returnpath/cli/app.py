@@ -1,0 +1,36 @@
+"""The Typer application and its command groups; command modules attach to these."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="returnpath",
+    help="Read a return-path mailbox and record, per recipient, what each returned message means.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+verp_app = typer.Typer(
+    help="Encode and verify signed VERP return-path tokens.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
+contacts_app = typer.Typer(help="Look at and re-enable contacts.", no_args_is_help=True)
+backfill_app = typer.Typer(
+    help="One-shot runs over old mail (files or IMAP).", no_args_is_help=True
+)
+suppressions_app = typer.Typer(help="Export the suppression list.", no_args_is_help=True)
+config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
+
+app.add_typer(verp_app, name="verp")
+app.add_typer(db_app, name="db")
+app.add_typer(contacts_app, name="contacts")
+app.add_typer(backfill_app, name="backfill")
+app.add_typer(suppressions_app, name="suppressions")
+app.add_typer(config_app, name="config")
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print one clear line on stderr and return the Exit to raise."""
+    typer.echo(f"returnpath: {message}", err=True)
+    return typer.Exit(code)

@@ -1,0 +1,1 @@
+"""Commands: backfill (not yet written)."""

@@ -1,0 +1,1 @@
+"""Commands: classify (not yet written)."""

@@ -1,0 +1,1 @@
+"""Commands: contacts (not yet written)."""

@@ -1,0 +1,1 @@
+"""Commands: db (not yet written)."""

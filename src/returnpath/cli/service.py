@@ -1,0 +1,1 @@
+"""Commands: service (not yet written)."""

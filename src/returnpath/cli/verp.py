@@ -1,0 +1,1 @@
+"""Commands: verp (not yet written)."""
