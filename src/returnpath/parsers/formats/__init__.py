@@ -1,0 +1,18 @@
+"""The format modules and FORMATS, the one ordered list parse() tries, most authoritative first.
+
+Adding a format: one module in this package (NAME, docstring, extract()) plus one line here.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from returnpath.parsers.formats.base import NOT_MINE, Extraction
+
+FORMATS: list[ModuleType] = [
+    # --- standards first: they say what they mean in machine-readable fields
+    # --- vendor and plain-text bounces, by mail system
+    # --- last resorts
+]
+
+__all__ = ["FORMATS", "NOT_MINE", "Extraction"]
