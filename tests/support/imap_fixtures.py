@@ -1,0 +1,1 @@
+"""IMAP server fixtures (Dovecot when installed, else pymap)."""

@@ -1,0 +1,1 @@
+"""PostgreSQL fixtures (a throw-away server started by the tests)."""
