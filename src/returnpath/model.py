@@ -183,6 +183,9 @@ class Delivery:
     #: auto-reply, a feedback report, a positive DSN); classify() may use it.
     hint: Reason | None = None
     verdict: Verdict | None = None
+    #: The SMTP command the remote reply answered ("CONN", "EHLO", "MAIL", "RCPT", "DATA"),
+    #: when the mail says so: a 5xx after MAIL FROM rejects the sender, not the recipient.
+    smtp_command: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from types import ModuleType
 
+from returnpath.parsers.formats import exim, qmail
 from returnpath.parsers.formats.base import NOT_MINE, Extraction
 
 FORMATS: list[ModuleType] = [
     # --- standards first: they say what they mean in machine-readable fields
     # --- vendor and plain-text bounces, by mail system
+    exim,  # also Mail.Ru and other Exim-based relays
+    qmail,
     # --- last resorts
 ]
 

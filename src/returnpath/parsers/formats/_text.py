@@ -1,0 +1,235 @@
+"""Helpers shared by the plain-text and vendor bounce formats.
+
+Text bounces say the same few things in different words: a list of recipients, each with
+the remote server's reply, then a copy of the original. These helpers find addresses,
+status codes and reply codes in such text, cut the notification at the start of the
+returned copy, and pull the original's Message-ID. Everything here is pure and never
+raises on odd input.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from returnpath.model import Action, Delivery
+from returnpath.parsers.message import Message, part_text
+
+#: Text formats never read more than this many characters of a notification.
+TEXT_LIMIT = 256 * 1024
+
+_ADDR = r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+"
+ADDRESS = re.compile(_ADDR)
+#: An address that stands alone on its line, possibly in angle brackets or followed by ":".
+ADDRESS_LINE = re.compile(rf"^\s*<?({_ADDR})>?:?\s*$")
+#: An enhanced status code (RFC 3463), not part of a dotted IP address or version number.
+STATUS = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?![\d.]*\d)")
+#: An SMTP reply code at the start of a reply ("550 ", "550-", "550 5.1.1").
+REPLY_CODE = re.compile(r"(?<![\d.\w-])([245][0-5]\d)(?=[ \-]|$)")
+_REPLY_PREFIX = re.compile(r"^[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s+)?")
+_WS = re.compile(r"\s+")
+_MESSAGE_ID = re.compile(r"^message-id:[ \t]*(.*(?:\n[ \t].*)*)", re.I | re.M)
+
+
+_COMMANDS = (
+    ("MAIL FROM", "MAIL"),
+    ("RCPT TO", "RCPT"),
+    ("END OF DATA", "DATA"),
+    ("DATA", "DATA"),
+    ("EHLO", "EHLO"),
+    ("HELO", "EHLO"),
+    ("INITIAL CONNECTION", "CONN"),
+    ("GREETING", "CONN"),
+    ("CONNECT", "CONN"),
+)
+
+
+def smtp_command(context: str) -> str | None:
+    """The SMTP command named in "after RCPT TO:<x>" or "(in reply to MAIL FROM command)"."""
+    upper = context.upper()
+    for phrase, command in _COMMANDS:
+        if phrase in upper:
+            return command
+    return None
+
+
+_DAEMONS = ("mailer-daemon", "mailerdaemon", "mail-daemon", "postmaster", "mdaemon", "bounce")
+_DAEMON_NAMES = ("mail delivery", "mailer-daemon", "mailer daemon", "postmaster")
+
+
+def from_daemon(msg: Message) -> bool:
+    """Whether the message comes from a mail system rather than a person (From or Return-Path)."""
+    local = msg.from_address.partition("@")[0]
+    if any(local.startswith(name) for name in _DAEMONS):
+        return True
+    name = msg.from_header.lower()
+    if any(word in name for word in _DAEMON_NAMES):
+        return True
+    return msg.header("Return-Path").strip() == "<>"
+
+
+def unfold(text: str) -> str:
+    """Collapse all whitespace runs (line breaks included) into single spaces."""
+    return _WS.sub(" ", text).strip()
+
+
+def clean_address(value: str) -> str | None:
+    """The bare, lower-cased address found in `value`, or None."""
+    match = ADDRESS.search(value or "")
+    if not match:
+        return None
+    return match.group(0).strip(".").lower()
+
+
+def notification(msg: Message, separators: Sequence[str] = ()) -> str:
+    """The notification text, cut at the first of `separators` (the returned copy starts there)."""
+    text = msg.text[:TEXT_LIMIT]
+    return cut(text, separators)
+
+
+def cut(text: str, separators: Sequence[str]) -> str:
+    """`text` up to the first occurrence of any separator."""
+    end = len(text)
+    for sep in separators:
+        pos = text.find(sep)
+        if 0 <= pos < end:
+            end = pos
+    return text[:end]
+
+
+def after(text: str, separators: Sequence[str]) -> str:
+    """The text after the first occurring separator ("" when none occurs)."""
+    best = -1
+    length = 0
+    for sep in separators:
+        pos = text.find(sep)
+        if pos >= 0 and (best < 0 or pos < best):
+            best, length = pos, len(sep)
+    return text[best + length :] if best >= 0 else ""
+
+
+def find_status(text: str) -> str | None:
+    """The first enhanced status code in `text`, or None."""
+    match = STATUS.search(text or "")
+    return match.group(1) if match else None
+
+
+def find_reply_code(text: str) -> str | None:
+    """The first SMTP reply code in `text`, or None."""
+    match = REPLY_CODE.search(text or "")
+    return match.group(1) if match else None
+
+
+def join_reply(lines: Iterable[str]) -> str:
+    """A multi-line SMTP reply ("550-a", "550-b", "550 c") as one line "550 a b c"."""
+    out: list[str] = []
+    for raw in lines:
+        line = raw.strip()
+        if not line:
+            continue
+        if out and _REPLY_PREFIX.match(line) and out[0][:3] == line[:3]:
+            line = _REPLY_PREFIX.sub("", line, count=1)
+        out.append(line)
+    text = unfold(" ".join(out))
+    # "550-Your message" -> "550 Your message" for the first line too.
+    if len(text) > 4 and text[:3].isdigit() and text[3] == "-":
+        text = text[:3] + " " + text[4:]
+    return text
+
+
+def original_message_id(msg: Message, quoted: str = "") -> str | None:
+    """The returned original's Message-ID: from its MIME part, else from quoted header text."""
+    part = msg.original_part
+    if part is not None:
+        try:
+            payload = part.get_payload()
+            if isinstance(payload, list) and payload:
+                value = payload[0].get("Message-ID")
+                if value:
+                    return unfold(str(value)) or None
+            text = part_text(part) if not isinstance(payload, list) else ""
+        except Exception:  # damaged original: look no further
+            return None
+        if text:
+            quoted = text
+    if not quoted:
+        return None
+    match = _MESSAGE_ID.search(quoted[:TEXT_LIMIT])
+    if not match:
+        return None
+    value = unfold(match.group(1))
+    return value or None
+
+
+def body_after(msg: Message, separators: Sequence[str]) -> str:
+    """The quoted original in a single-part bounce: the body after the first separator."""
+    return after(msg.text[: TEXT_LIMIT * 2], separators)
+
+
+def delivery(
+    recipient: str,
+    *,
+    fmt: str,
+    diagnostic: str | None,
+    action: Action = Action.FAILED,
+    status: str | None = None,
+    reply_code: str | None = None,
+    remote_mta: str | None = None,
+    original_message_id: str | None = None,
+    command: str | None = None,
+) -> Delivery:
+    """A Delivery whose status and reply code default to those written in the diagnostic."""
+    diag = unfold(diagnostic) if diagnostic else None
+    return Delivery(
+        recipient=recipient,
+        action=action,
+        status=status or find_status(diag or ""),
+        reply_code=reply_code or find_reply_code(diag or ""),
+        diagnostic=diag or None,
+        remote_mta=remote_mta,
+        original_message_id=original_message_id,
+        format=fmt,
+        smtp_command=command,
+    )
+
+
+def unique(deliveries: Iterable[Delivery]) -> tuple[Delivery, ...]:
+    """Deliveries with one entry per recipient, the first (usually most detailed) kept."""
+    seen: set[str | None] = set()
+    out: list[Delivery] = []
+    for d in deliveries:
+        if d.recipient in seen:
+            continue
+        seen.add(d.recipient)
+        out.append(d)
+    return tuple(out)
+
+
+def bracket_blocks(text: str) -> list[tuple[str, list[str]]]:
+    """Blocks of the form "<user@host>:" (or "user@host:") followed by lines up to a blank line.
+
+    qmail, Yahoo and several appliances list failures this way; the text after the colon on
+    the address line belongs to the block too.
+    """
+    blocks: list[tuple[str, list[str]]] = []
+    current: list[str] | None = None
+    for line in text.split("\n"):
+        match = _BRACKET_START.match(line)
+        if match:
+            current = []
+            rest = match.group(2).strip()
+            if rest:
+                current.append(rest)
+            blocks.append((match.group(1).lower(), current))
+            continue
+        if current is None:
+            continue
+        if not line.strip():
+            if current:
+                current = None
+            continue
+        current.append(line.strip())
+    return blocks
+
+
+_BRACKET_START = re.compile(rf"^\s*<({_ADDR})>\s*:(.*)$")

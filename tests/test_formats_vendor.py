@@ -1,0 +1,259 @@
+"""The vendor and plain-text bounce formats: the facts each extracts, and what each leaves alone."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import pytest
+
+from returnpath.model import Action, MessageKind
+from returnpath.parsers.formats import exim, qmail
+from returnpath.parsers.formats.base import NOT_MINE
+from returnpath.parsers.message import Message
+
+VENDOR_MODULES: list[ModuleType] = [exim, qmail]
+
+
+def mail(text: str) -> Message:
+    """A Message from a readable literal (leading newline dropped)."""
+    return Message(text.lstrip("\n").encode("utf-8"))
+
+
+HUMAN = """
+From: Alice Example <alice@example.com>
+To: bob@example.org
+Subject: Lunch on Friday?
+Message-ID: <lunch-1@example.com>
+
+Hi Bob,
+
+The following addresses are on the invitation list:
+
+  carol@example.net
+  dave@example.net
+
+Your note said it could not be delivered to one or more of its recipients:
+I'm afraid I wasn't able to deliver your message to the following addresses
+either, but all went fine in the end.
+See you at noon.
+"""
+
+RFC3464 = """
+From: Mail Delivery System <MAILER-DAEMON@mx.example.org>
+To: sender@example.com
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+--B
+Content-Type: text/plain
+
+Your message could not be delivered.
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.org
+
+Final-Recipient: rfc822; user@example.net
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 User unknown
+
+--B
+Content-Type: message/rfc822
+
+From: sender@example.com
+To: user@example.net
+Message-ID: <orig-1@example.com>
+Subject: hello
+
+hello
+--B--
+"""
+
+
+@pytest.mark.parametrize("module", VENDOR_MODULES, ids=lambda m: m.NAME)
+def test_leaves_human_mail_alone(module: ModuleType):
+    """Scenario: a person's email that mentions addresses in a list is not a bounce of any kind."""
+    assert module.extract(mail(HUMAN)) is NOT_MINE
+
+
+@pytest.mark.parametrize("module", VENDOR_MODULES, ids=lambda m: m.NAME)
+def test_leaves_standard_dsn_to_dsn_module(module: ModuleType):
+    """Scenario: an RFC 3464 report without vendor wording is left to the dsn format."""
+    assert module.extract(mail(RFC3464)) is NOT_MINE
+
+
+@pytest.mark.parametrize("module", VENDOR_MODULES, ids=lambda m: m.NAME)
+def test_never_raises_on_damaged_input(module: ModuleType):
+    """Scenario: empty, binary and truncated input yields NOT_MINE rather than an exception."""
+    for raw in (b"", b"\x00\xff\xfe" * 50, b"Subject: x\n\nThis message was created automatically"):
+        result = module.extract(Message(raw))
+        assert result is NOT_MINE or result.kind is not MessageKind.UNKNOWN
+
+
+# --------------------------------------------------------------------------- exim
+
+EXIM = """
+From: Mail Delivery System <Mailer-Daemon@mx.example.org>
+To: sender@example.com
+Subject: Mail delivery failed: returning message to sender
+X-Failed-Recipients: user@example.net, other@example.net
+Auto-Submitted: auto-replied
+
+This message was created automatically by mail delivery software.
+
+A message that you sent could not be delivered to one or more of its
+recipients. This is a permanent error. The following address(es) failed:
+
+  user@example.net
+    SMTP error from remote mail server after RCPT TO:<user@example.net>:
+    host mx.example.net [192.0.2.10]: 550 5.1.1 <user@example.net>:
+    Recipient address rejected: User unknown in local recipient table
+  other@example.net
+    host mx.example.net [192.0.2.10]
+    SMTP error from remote mail server after MAIL FROM:<sender@example.com> SIZE=1234:
+    550-Your message was rejected by this system.
+    550 Reason: no reverse DNS for your server
+
+------ This is a copy of the message, including all the headers. ------
+
+Return-path: <sender@example.com>
+From: sender@example.com
+To: user@example.net
+Message-Id: <orig-2@example.com>
+Subject: hello
+
+hello
+"""
+
+EXIM_SENDER_SHOWN = """
+From: Mail Delivery System <Mailer-Daemon@mx.example.org>
+Subject: Mail delivery failed
+
+This message was created automatically by mail delivery software.
+
+A message sent by
+
+  <sender@example.com>
+
+could not be delivered to one or more of its recipients. The following
+address(es) failed:
+
+  user@example.net
+    (ultimately generated from alias@example.org)
+    retry timeout exceeded
+"""
+
+EXIM_DELAYED = """
+From: Mail Delivery System <Mailer-Daemon@mx.example.org>
+Subject: Warning: message 1abcDE-000123-XY delayed 24 hours
+
+This message was created automatically by mail delivery software.
+
+A message that you sent has not yet been delivered to one or more of its
+recipients after more than 24 hours on the queue on mx.example.org.
+
+The message identifier is:     1abcDE-000123-XY
+
+The address to which the message has not yet been delivered is:
+
+  user@example.net
+    Delay reason: SMTP error from remote mail server after RCPT TO:<user@example.net>:
+    host mx.example.net [192.0.2.10]: 451 4.7.1 Greylisted, try again later
+
+No action is required on your part. Delivery attempts will continue for
+some time, and this warning may be repeated at intervals if the message
+remains undelivered.
+"""
+
+
+def test_exim_failed_recipients_with_multiline_replies():
+    """Scenario: Exim lists two failed addresses, one folded reply and one multi-line 550-."""
+    result = exim.extract(mail(EXIM))
+    assert result.kind is MessageKind.BOUNCE
+    first, second = result.deliveries
+    assert first.recipient == "user@example.net"
+    assert first.action is Action.FAILED
+    assert (first.status, first.reply_code, first.remote_mta) == ("5.1.1", "550", "mx.example.net")
+    assert first.diagnostic == (
+        "550 5.1.1 <user@example.net>: Recipient address rejected: "
+        "User unknown in local recipient table"
+    )
+    assert first.smtp_command == "RCPT"
+    assert first.original_message_id == "<orig-2@example.com>"
+    assert second.recipient == "other@example.net"
+    assert second.diagnostic == (
+        "550 Your message was rejected by this system. Reason: no reverse DNS for your server"
+    )
+    assert second.smtp_command == "MAIL"
+    assert second.status is None
+    assert first.format == second.format == "exim"
+
+
+def test_exim_sender_shown_is_not_a_recipient():
+    """Scenario: "A message sent by <sender>" lists the sender, which is not a failed address."""
+    result = exim.extract(mail(EXIM_SENDER_SHOWN))
+    assert [d.recipient for d in result.deliveries] == ["user@example.net"]
+    assert result.deliveries[0].diagnostic == "retry timeout exceeded"
+
+
+def test_exim_delay_warning_is_delayed():
+    """Scenario: Exim's "Warning: message ... delayed" yields action delayed with the 451 reply."""
+    (only,) = exim.extract(mail(EXIM_DELAYED)).deliveries
+    assert only.recipient == "user@example.net"
+    assert only.action is Action.DELAYED
+    assert (only.status, only.reply_code) == ("4.7.1", "451")
+    assert only.diagnostic == "451 4.7.1 Greylisted, try again later"
+
+
+# --------------------------------------------------------------------------- qmail
+
+QMAIL = """
+From: MAILER-DAEMON@mx.example.org
+To: sender@example.com
+Subject: failure notice
+
+Hi. This is the qmail-send program at mx.example.org.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+<user@example.net>:
+192.0.2.10 does not like recipient.
+Remote host said: 550 5.1.1 <user@example.net>... User Unknown
+Giving up on 192.0.2.10.
+
+<other@example.net>:
+Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)
+
+<late@example.net>:
+Connected to 192.0.2.11 but sender was rejected.
+Remote host said: 421 4.7.0 Temporarily deferred due to user complaints
+I'm not going to try again; this message has been in the queue too long.
+
+--- Below this line is a copy of the message.
+
+Return-Path: <sender@example.com>
+Message-ID: <orig-3@example.com>
+From: sender@example.com
+To: user@example.net
+
+hello
+"""
+
+
+def test_qmail_blocks_with_remote_reply_and_local_code():
+    """Scenario: qmail-send lists three addresses: a remote 550, a local (#5.4.4), a sender 421."""
+    result = qmail.extract(mail(QMAIL))
+    assert result.kind is MessageKind.BOUNCE
+    user, other, late = result.deliveries
+    assert (user.recipient, user.status, user.reply_code) == ("user@example.net", "5.1.1", "550")
+    assert user.diagnostic == "550 5.1.1 <user@example.net>... User Unknown"
+    assert (user.remote_mta, user.smtp_command) == ("192.0.2.10", "RCPT")
+    assert user.original_message_id == "<orig-3@example.com>"
+    assert (other.recipient, other.status, other.reply_code) == ("other@example.net", "5.4.4", None)
+    assert other.diagnostic == "Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)"
+    assert late.smtp_command == "MAIL"
+    assert late.diagnostic == "421 4.7.0 Temporarily deferred due to user complaints"
+    assert {d.format for d in result.deliveries} == {"qmail"}
