@@ -7,11 +7,11 @@ from types import ModuleType
 import pytest
 
 from returnpath.model import Action, MessageKind
-from returnpath.parsers.formats import exim, qmail
+from returnpath.parsers.formats import exim, postfix, qmail
 from returnpath.parsers.formats.base import NOT_MINE
 from returnpath.parsers.message import Message
 
-VENDOR_MODULES: list[ModuleType] = [exim, qmail]
+VENDOR_MODULES: list[ModuleType] = [exim, qmail, postfix]
 
 
 def mail(text: str) -> Message:
@@ -257,3 +257,76 @@ def test_qmail_blocks_with_remote_reply_and_local_code():
     assert late.smtp_command == "MAIL"
     assert late.diagnostic == "421 4.7.0 Temporarily deferred due to user complaints"
     assert {d.format for d in result.deliveries} == {"qmail"}
+
+
+# --------------------------------------------------------------------------- postfix
+
+POSTFIX = """
+From: MAILER-DAEMON@mx.example.org (Mail Delivery System)
+To: sender@example.com
+Subject: Undelivered Mail Returned to Sender
+
+This is the mail system at host mx.example.org.
+
+I'm sorry to have to inform you that your message could not
+be delivered to one or more recipients. It's attached below.
+
+                   The mail system
+
+<user@example.net> (expanded from <alias@example.org>): host
+    mx.example.net[192.0.2.10] said: 550-5.1.1 The email account that you tried
+    to reach does not exist. 550 5.1.1 Please check the address (in reply to
+    RCPT TO command)
+
+<nobody@example.org>: unknown user: "nobody"
+
+--- Below is the returned message (headers only) ---
+Message-ID: <orig-4@example.com>
+"""
+
+POSTFIX_DELAYED = """
+From: MAILER-DAEMON@mx.example.org (Mail Delivery System)
+Subject: Delayed Mail (still being retried)
+
+This is the mail system at host mx.example.org.
+
+####################################################################
+# THIS IS A WARNING ONLY.  YOU DO NOT NEED TO RESEND YOUR MESSAGE. #
+####################################################################
+
+Your message could not be delivered for more than 4 hour(s).
+It will be retried until it is 5 day(s) old.
+
+                   The mail system
+
+<user@example.net>: connect to mx.example.net[192.0.2.10]:25: Connection timed
+    out
+"""
+
+
+def test_postfix_paragraphs_with_expansion_and_local_error():
+    """Scenario: Postfix reports a remote 550 for an expanded alias and a local unknown user."""
+    result = postfix.extract(mail(POSTFIX))
+    remote, local = result.deliveries
+    assert remote.recipient == "user@example.net"
+    assert (remote.status, remote.reply_code, remote.remote_mta) == (
+        "5.1.1",
+        "550",
+        "mx.example.net",
+    )
+    assert remote.diagnostic == (
+        "550 5.1.1 The email account that you tried to reach does not exist. "
+        "Please check the address"
+    )
+    assert remote.smtp_command == "RCPT"
+    assert local.recipient == "nobody@example.org"
+    assert local.diagnostic == 'unknown user: "nobody"'
+    assert local.action is Action.FAILED
+    assert remote.original_message_id == "<orig-4@example.com>"
+
+
+def test_postfix_delay_warning_is_delayed():
+    """Scenario: Postfix's "Delayed Mail (still being retried)" warning yields action delayed."""
+    (only,) = postfix.extract(mail(POSTFIX_DELAYED)).deliveries
+    assert only.action is Action.DELAYED
+    assert only.diagnostic == "connect to mx.example.net[192.0.2.10]:25: Connection timed out"

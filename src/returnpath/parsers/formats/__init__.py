@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from returnpath.parsers.formats import exim, qmail
+from returnpath.parsers.formats import exim, postfix, qmail
 from returnpath.parsers.formats.base import NOT_MINE, Extraction
 
 FORMATS: list[ModuleType] = [
@@ -15,6 +15,7 @@ FORMATS: list[ModuleType] = [
     # --- vendor and plain-text bounces, by mail system
     exim,  # also Mail.Ru and other Exim-based relays
     qmail,
+    postfix,  # text-only reports; with a delivery-status part dsn reads them first
     # --- last resorts
 ]
 

@@ -137,6 +137,26 @@ def join_reply(lines: Iterable[str]) -> str:
     return text
 
 
+_LEAD = re.compile(r"^([245]\d\d)[ -](?:([245]\.\d{1,3}\.\d{1,3})\s+)?")
+
+
+def squeeze_reply(reply: str) -> str:
+    """An unfolded multi-line reply ("550-5.1.1 a 550-5.1.1 b 550 5.1.1 c") as "550 5.1.1 a b c".
+
+    The code (and enhanced status) repeated at the start of each continuation line is noise
+    for a reader and for the classification rules alike.
+    """
+    lead = _LEAD.match(reply)
+    if not lead:
+        return reply
+    code, status = lead.group(1), lead.group(2)
+    head = f"{code} {status}" if status else code
+    rest = reply[lead.end() :]
+    repeat = rf"{code}[ -]{re.escape(status)}\s+" if status else rf"{code}[ -](?=\S)"
+    rest = re.sub(rf"(?:(?<=\s)|^){repeat}", "", rest)
+    return f"{head} {rest}".strip()
+
+
 def original_message_id(msg: Message, quoted: str = "") -> str | None:
     """The returned original's Message-ID: from its MIME part, else from quoted header text."""
     part = msg.original_part
@@ -179,7 +199,7 @@ def delivery(
     command: str | None = None,
 ) -> Delivery:
     """A Delivery whose status and reply code default to those written in the diagnostic."""
-    diag = unfold(diagnostic) if diagnostic else None
+    diag = squeeze_reply(unfold(diagnostic)) if diagnostic else None
     return Delivery(
         recipient=recipient,
         action=action,

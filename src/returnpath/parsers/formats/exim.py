@@ -119,7 +119,7 @@ def _delivery(recipient: str, lines: list[str], action: Action, message_id: str 
         reply = reply[host.end() :]
     elif error is None and _HOST.search(reply):
         reply = _HOST.sub("", reply, count=1)
-    diagnostic = _squeeze_codes(reply.strip()) or text
+    diagnostic = reply.strip() or text
     return _text.delivery(
         recipient,
         fmt=NAME,
@@ -129,13 +129,3 @@ def _delivery(recipient: str, lines: list[str], action: Action, message_id: str 
         original_message_id=message_id,
         command=command,
     )
-
-
-def _squeeze_codes(reply: str) -> str:
-    """A multi-line reply, unfolded ("550-a 550-b 550 c"), as "550 a b c"."""
-    if len(reply) < 4 or not reply[:3].isdigit():
-        return reply
-    code = reply[:3]
-    head, rest = code, reply[4:] if reply[3] in " -" else reply[3:]
-    rest = re.sub(rf"(?:(?<=\s)|^){code}[ -](?=\S)", "", rest)
-    return f"{head} {rest}".strip()

@@ -1,0 +1,99 @@
+"""Postfix's plain-text bounces and delay warnings (the text part, when no DSN part comes with it).
+
+Recognised by "This is the mail system at host HOST." or the older "This is the Postfix
+program at host HOST.", together with Postfix's Subject ("Undelivered Mail Returned to
+Sender", "Delayed Mail (still being retried)", "Mail Delivery Status Report") or the phrase
+"could not be delivered to one or more recipients"/"destinations". Each failure is a paragraph
+"<user@host> (expanded from <alias>): host MX[IP] said: 550 5.1.1 ... (in reply to RCPT TO
+command)" or a local error ("unknown user", "Host or domain name not found ..."). A delay
+warning says "THIS IS A WARNING ONLY" and "could not be delivered for more than N hour(s)".
+When the report has a message/delivery-status part, dsn.py runs first and reads that.
+"""
+
+from __future__ import annotations
+
+import re
+
+from returnpath.model import Action, Delivery, MessageKind
+from returnpath.parsers.formats import _text
+from returnpath.parsers.formats.base import NOT_MINE, Extraction
+from returnpath.parsers.message import Message
+
+NAME = "postfix"
+
+_SIGNATURES = ("This is the mail system at host", "This is the Postfix program at host")
+_SUBJECTS = (
+    "Undelivered Mail Returned to Sender",
+    "Delayed Mail (still being retried)",
+    "Mail Delivery Status Report",
+    "Undeliverable Mail",
+)
+_MARKERS = (
+    "could not be delivered to one or more recipients",
+    "could not be delivered to one or more destinations",
+    "your message could not be delivered",
+    "Your message could not be delivered",
+)
+_SEPARATORS = (
+    "--- Below is the returned message",
+    "--- Delivery report unavailable ---",
+    "Content-Description: Delivery report",
+    "Content-Description: Undelivered Message",
+    "Content-Type: message/delivery-status",
+    "Content-Type: message/rfc822",
+)
+_PARAGRAPH = re.compile(
+    rf"^<({_text._ADDR})>(?:\s*\(expanded\s+from\s+[^)]*\))?\s*:\s*(.*)$", re.S | re.I
+)
+_SAID = re.compile(
+    r"\bhost\s+(\S+?)\[[^\]]*\]\s+said:\s*|\bhost\s+(\S+?)\[[^\]]*\]\s+refused to talk to me:\s*",
+    re.I,
+)
+_HOST = re.compile(r"\bhost\s+([\w.-]+)\[[^\]]*\]", re.I)
+_IN_REPLY = re.compile(r"\s*\(in reply to (.+?) command\)\s*", re.I)
+
+
+def extract(msg: Message) -> Extraction:
+    text = msg.text[: _text.TEXT_LIMIT]
+    if not any(sig in text for sig in _SIGNATURES):
+        subject = msg.subject
+        if not any(s in subject for s in _SUBJECTS) or not any(m in text for m in _MARKERS):
+            return NOT_MINE
+    delayed = "THIS IS A WARNING ONLY" in text or "Delayed Mail" in msg.subject
+    notice = _text.cut(text, _SEPARATORS)
+    message_id = _text.original_message_id(msg, _text.after(text, _SEPARATORS))
+    action = Action.DELAYED if delayed else Action.FAILED
+    deliveries: list[Delivery] = []
+    for paragraph in re.split(r"\n[ \t]*\n", notice):
+        match = _PARAGRAPH.match(paragraph.strip())
+        if match:
+            deliveries.append(_delivery(match.group(1).lower(), match.group(2), action, message_id))
+    if not deliveries:
+        return NOT_MINE
+    return Extraction(kind=MessageKind.BOUNCE, deliveries=_text.unique(deliveries))
+
+
+def _delivery(recipient: str, rest: str, action: Action, message_id: str | None) -> Delivery:
+    text = _text.unfold(rest)
+    command = None
+    in_reply = _IN_REPLY.search(text)
+    if in_reply:
+        command = _text.smtp_command(in_reply.group(1))
+        text = (text[: in_reply.start()] + " " + text[in_reply.end() :]).strip()
+    remote_mta = None
+    host = _HOST.search(text)
+    if host:
+        remote_mta = host.group(1)
+    said = _SAID.search(text)
+    diagnostic = text[said.end() :] if said else text
+    if said and said.group(2):
+        command = command or "CONN"
+    return _text.delivery(
+        recipient,
+        fmt=NAME,
+        diagnostic=diagnostic or text,
+        action=action,
+        remote_mta=remote_mta,
+        original_message_id=message_id,
+        command=command,
+    )
