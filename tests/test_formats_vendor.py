@@ -7,11 +7,11 @@ from types import ModuleType
 import pytest
 
 from returnpath.model import Action, MessageKind
-from returnpath.parsers.formats import exim, postfix, qmail
+from returnpath.parsers.formats import exim, postfix, qmail, sendmail
 from returnpath.parsers.formats.base import NOT_MINE
 from returnpath.parsers.message import Message
 
-VENDOR_MODULES: list[ModuleType] = [exim, qmail, postfix]
+VENDOR_MODULES: list[ModuleType] = [exim, qmail, postfix, sendmail]
 
 
 def mail(text: str) -> Message:
@@ -330,3 +330,106 @@ def test_postfix_delay_warning_is_delayed():
     (only,) = postfix.extract(mail(POSTFIX_DELAYED)).deliveries
     assert only.action is Action.DELAYED
     assert only.diagnostic == "connect to mx.example.net[192.0.2.10]:25: Connection timed out"
+
+
+# --------------------------------------------------------------------------- sendmail
+
+SENDMAIL = """
+From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>
+To: sender@example.com
+Subject: Returned mail: see transcript for details
+
+The original message was received at Thu, 29 Apr 2021 23:34:45 +0900
+from localhost [127.0.0.1]
+
+   ----- The following addresses had permanent fatal errors -----
+<user@example.net>
+    (reason: 552-5.7.0 This message was blocked because its content presents a
+    potential security issue)
+<other@example.net>
+    (reason: 550 5.1.1 <other@example.net>... User unknown)
+
+   ----- Transcript of session follows -----
+... while talking to mx.example.net.:
+>>> DATA
+<<< 552-5.7.0 This message was blocked because its content presents a potential
+<<< 552 5.7.0 security issue.
+554 5.0.0 Service unavailable
+... while talking to mx2.example.net.:
+>>> RCPT To:<other@example.net>
+<<< 550 5.1.1 <other@example.net>... User unknown
+550 5.1.1 <other@example.net>... User unknown
+
+   ----- Original message follows -----
+Message-Id: <orig-5@example.com>
+From: sender@example.com
+"""
+
+SENDMAIL_V5 = """
+From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>
+Subject: Returned mail: User unknown
+
+   ----- Transcript of session follows -----
+While talking to relay.example.net:
+>>> MAIL From:<sender@example.com>
+<<< 550 Insecure Mail Relay
+554 <user@example.net>... Remote protocol error
+550 <nohost@example.org>... 550 Host unknown (Authoritative answer from name server)
+   ----- Unsent message follows -----
+From: sender@example.com
+"""
+
+SENDMAIL_WARNING = """
+From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>
+Subject: Warning: could not send message for past 4 hours
+
+    **********************************************
+    **      THIS IS A WARNING MESSAGE ONLY      **
+    **  YOU DO NOT NEED TO RESEND YOUR MESSAGE  **
+    **********************************************
+
+   ----- The following addresses had transient non-fatal errors -----
+<user@example.net>
+
+   ----- Transcript of session follows -----
+<user@example.net>... Deferred: Connection timed out with mx.example.net.
+Warning: message still undelivered after 4 hours
+"""
+
+
+def test_sendmail_list_and_transcript():
+    """Scenario: a Sendmail bounce lists two recipients; the transcript has each remote reply."""
+    result = sendmail.extract(mail(SENDMAIL))
+    by = {d.recipient: d for d in result.deliveries}
+    assert set(by) == {"user@example.net", "other@example.net"}
+    user = by["user@example.net"]
+    assert user.diagnostic == (
+        "552 5.7.0 This message was blocked because its content presents a potential "
+        "security issue."
+    )
+    assert (user.status, user.reply_code, user.smtp_command) == ("5.7.0", "552", "DATA")
+    assert user.remote_mta == "mx.example.net"
+    other = by["other@example.net"]
+    assert other.diagnostic == "550 5.1.1 <other@example.net>... User unknown"
+    assert (other.remote_mta, other.smtp_command) == ("mx2.example.net", "RCPT")
+    assert other.original_message_id == "<orig-5@example.com>"
+
+
+def test_sendmail_v5_transcript_only():
+    """Scenario: old Sendmail gives only a transcript; each summary line names a recipient."""
+    result = sendmail.extract(mail(SENDMAIL_V5))
+    by = {d.recipient: d for d in result.deliveries}
+    assert by["user@example.net"].diagnostic == "550 Insecure Mail Relay"
+    assert by["user@example.net"].smtp_command == "MAIL"
+    assert by["nohost@example.org"].diagnostic == (
+        "550 Host unknown (Authoritative answer from name server)"
+    )
+    assert by["nohost@example.org"].reply_code == "550"
+
+
+def test_sendmail_warning_is_delayed():
+    """Scenario: "Warning: could not send message for past 4 hours" is a delay, not a failure."""
+    (only,) = sendmail.extract(mail(SENDMAIL_WARNING)).deliveries
+    assert only.recipient == "user@example.net"
+    assert only.action is Action.DELAYED
+    assert only.diagnostic == "Deferred: Connection timed out with mx.example.net."

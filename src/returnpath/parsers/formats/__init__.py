@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from returnpath.parsers.formats import exim, postfix, qmail
+from returnpath.parsers.formats import exim, postfix, qmail, sendmail
 from returnpath.parsers.formats.base import NOT_MINE, Extraction
 
 FORMATS: list[ModuleType] = [
@@ -16,6 +16,7 @@ FORMATS: list[ModuleType] = [
     exim,  # also Mail.Ru and other Exim-based relays
     qmail,
     postfix,  # text-only reports; with a delivery-status part dsn reads them first
+    sendmail,  # also V5/V8 transcripts without a DSN part
     # --- last resorts
 ]
 
