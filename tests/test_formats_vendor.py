@@ -7,11 +7,11 @@ from types import ModuleType
 import pytest
 
 from returnpath.model import Action, MessageKind
-from returnpath.parsers.formats import exim, postfix, qmail, sendmail
+from returnpath.parsers.formats import dragonfly, exim, gmail, postfix, qmail, sendmail
 from returnpath.parsers.formats.base import NOT_MINE
 from returnpath.parsers.message import Message
 
-VENDOR_MODULES: list[ModuleType] = [exim, qmail, postfix, sendmail]
+VENDOR_MODULES: list[ModuleType] = [exim, qmail, postfix, sendmail, gmail, dragonfly]
 
 
 def mail(text: str) -> Message:
@@ -433,3 +433,102 @@ def test_sendmail_warning_is_delayed():
     assert only.recipient == "user@example.net"
     assert only.action is Action.DELAYED
     assert only.diagnostic == "Deferred: Connection timed out with mx.example.net."
+
+
+# --------------------------------------------------------------------------- gmail
+
+GMAIL = """
+From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>
+To: sender@example.com
+Subject: Delivery Status Notification (Failure)
+X-Failed-Recipients: user@example.net
+
+Delivery to the following recipients failed permanently:
+
+     user@example.net
+     other@example.net
+
+Technical details of permanent failure:
+Google tried to deliver your message, but it was rejected by the recipient
+domain. We recommend contacting the other email provider for further
+information about the cause of this error. The error that the other server
+returned was: 550 550 5.1.1 <user@example.net>: user unknown (state 14).
+
+----- Original message -----
+
+Message-ID: <orig-6@mail.example.com>
+From: sender@example.com
+"""
+
+GMAIL_DELAYED = """
+From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>
+Subject: Delivery Status Notification (Delay)
+
+This is an automatically generated Delivery Status Notification
+
+THIS IS A WARNING MESSAGE ONLY.
+
+YOU DO NOT NEED TO RESEND YOUR MESSAGE.
+
+Delivery to the following recipient has been delayed:
+
+     user@example.net
+
+Message will be retried for 2 more day(s)
+
+Technical details of temporary failure:
+The recipient server did not accept our requests to connect.
+[(0) mx.example.net. [192.0.2.10]:25: socket error]
+"""
+
+
+def test_gmail_failed_permanently_two_recipients():
+    """Scenario: an old Gmail bounce lists two recipients and quotes the remote 550 reply."""
+    result = gmail.extract(mail(GMAIL))
+    assert [d.recipient for d in result.deliveries] == ["user@example.net", "other@example.net"]
+    first = result.deliveries[0]
+    assert first.action is Action.FAILED
+    assert first.diagnostic == "550 5.1.1 <user@example.net>: user unknown"
+    assert (first.status, first.reply_code) == ("5.1.1", "550")
+    assert first.original_message_id == "<orig-6@mail.example.com>"
+
+
+def test_gmail_delay_warning():
+    """Scenario: Gmail's "has been delayed" warning is a delay with the connection error."""
+    (only,) = gmail.extract(mail(GMAIL_DELAYED)).deliveries
+    assert only.action is Action.DELAYED
+    assert only.remote_mta == "mx.example.net"
+    assert only.diagnostic is not None
+    assert only.diagnostic.startswith("The recipient server did not accept our requests")
+
+
+# --------------------------------------------------------------------------- dragonfly
+
+DRAGONFLY = """
+From: MAILER-DAEMON <>
+To: sender@example.com
+Subject: Mail delivery failed
+
+This is the DragonFly Mail Agent v0.13 at mx.example.org.
+
+There was an error delivering your mail to <user@example.net>.
+
+mx.example.net [192.0.2.10] did not like our RCPT TO:
+550 5.1.1 <user@example.net>: Recipient address rejected: User unknown
+
+Message headers follow.
+
+Message-Id: <orig-7@mx.example.org>
+From: <sender@example.com>
+"""
+
+
+def test_dragonfly_single_recipient():
+    """Scenario: dma reports the remote reply to RCPT TO for its one recipient."""
+    (only,) = dragonfly.extract(mail(DRAGONFLY)).deliveries
+    assert only.recipient == "user@example.net"
+    assert (
+        only.diagnostic == "550 5.1.1 <user@example.net>: Recipient address rejected: User unknown"
+    )
+    assert (only.remote_mta, only.smtp_command, only.status) == ("mx.example.net", "RCPT", "5.1.1")
+    assert only.original_message_id == "<orig-7@mx.example.org>"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from returnpath.parsers.formats import exim, postfix, qmail, sendmail
+from returnpath.parsers.formats import dragonfly, exim, gmail, postfix, qmail, sendmail
 from returnpath.parsers.formats.base import NOT_MINE, Extraction
 
 FORMATS: list[ModuleType] = [
@@ -17,6 +17,8 @@ FORMATS: list[ModuleType] = [
     qmail,
     postfix,  # text-only reports; with a delivery-status part dsn reads them first
     sendmail,  # also V5/V8 transcripts without a DSN part
+    gmail,  # Google's text bounces from before it sent RFC 3464 reports
+    dragonfly,
     # --- last resorts
 ]
 

@@ -1,0 +1,79 @@
+"""Gmail's plain-text bounces and delay warnings (Google's mail servers before they sent DSNs).
+
+Recognised by "Delivery to the following recipient(s) failed permanently:" (or "...has been
+delayed:" / "...failed temporarily:"), from a mailer-daemon address. The recipients follow,
+indented, one per line; then "Technical details of permanent failure:" (or "of temporary
+failure:") and Google's explanation, which quotes the remote reply after "The error that the
+other server returned was:". The copy of the message follows "----- Original message -----".
+Newer Gmail bounces are RFC 3464 reports, which dsn.py reads.
+"""
+
+from __future__ import annotations
+
+import re
+
+from returnpath.model import Action, MessageKind
+from returnpath.parsers.formats import _text
+from returnpath.parsers.formats.base import NOT_MINE, Extraction
+from returnpath.parsers.message import Message
+
+NAME = "gmail"
+
+_HEADING = re.compile(
+    r"^Delivery to the following recipients? (failed permanently|has been delayed|have been"
+    r" delayed|failed temporarily|is pending)\s*:",
+    re.M | re.I,
+)
+_SEPARATORS = ("----- Original message -----", "----- Message header follows -----")
+_DETAILS = re.compile(
+    r"^Technical details of (?:permanent|temporary) failure:[ \t]*(?:=20)?$", re.M
+)
+_RETURNED = re.compile(r"The error that the other server returned was:\s*", re.I)
+_STATE = re.compile(r"\s*\(state \d+\)\.?\s*$")
+_MX = re.compile(r"\[\(\d+\)\s+([\w.-]+?)\.?\s+\[")
+
+
+def extract(msg: Message) -> Extraction:
+    text = msg.text[: _text.TEXT_LIMIT]
+    if "Delivery to the following recipient" not in text:
+        return NOT_MINE
+    heading = _HEADING.search(text)
+    if heading is None or not _text.from_daemon(msg):
+        return NOT_MINE
+    outcome = heading.group(1).lower()
+    action = Action.FAILED if "permanently" in outcome else Action.DELAYED
+    notice = _text.cut(text, _SEPARATORS)
+    recipients: list[str] = []
+    for line in notice[heading.end() :].split("\n"):
+        if not line.strip():
+            if recipients:
+                break
+            continue
+        match = _text.ADDRESS_LINE.match(line)
+        if not match:
+            break
+        recipients.append(match.group(1).lower())
+    if not recipients:
+        return NOT_MINE
+    diagnostic = None
+    remote_mta = None
+    details = _DETAILS.search(notice)
+    if details:
+        body = _text.unfold(notice[details.end() :])
+        returned = _RETURNED.search(body)
+        diagnostic = _STATE.sub("", body[returned.end() :] if returned else body)
+        mx = _MX.search(body)
+        remote_mta = mx.group(1) if mx else None
+    message_id = _text.original_message_id(msg, _text.after(text, _SEPARATORS))
+    deliveries = tuple(
+        _text.delivery(
+            r,
+            fmt=NAME,
+            diagnostic=diagnostic,
+            action=action,
+            remote_mta=remote_mta,
+            original_message_id=message_id,
+        )
+        for r in dict.fromkeys(recipients)
+    )
+    return Extraction(kind=MessageKind.BOUNCE, deliveries=deliveries)
