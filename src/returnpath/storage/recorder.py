@@ -1,0 +1,594 @@
+"""The one transaction that records a returned message, and the effects it has on contacts.
+
+Everything here runs on a Connection inside a transaction opened by Store; the caller commits.
+Concurrent writers are handled by the unique constraints: inserts that may race use
+INSERT ... ON CONFLICT DO NOTHING, and status changes are conditional UPDATEs whose row count
+says whether this transaction made the change.
+
+Deferral keys. A deferral is keyed by (recipient, original Message-ID). When the returned
+message does not quote the original's Message-ID, the key falls back to the returned message's
+own Message-ID, else to the sha256 of its bytes (`deferrals.key_kind` says which). A fallback
+key can only be closed by a final verdict that also lacks an original Message-ID: such a
+verdict closes every pending deferral of its recipient, since there is nothing finer to
+match on. Otherwise a fallback-keyed deferral expires after the window.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Insert, Table, and_, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from returnpath.config import Settings
+from returnpath.model import (
+    UNSUBSCRIBING_FEEDBACK_TYPES,
+    Category,
+    Delivery,
+    ParseResult,
+    RawMessage,
+    Reason,
+    VerpState,
+)
+from returnpath.storage.tables import (
+    CheckpointRow,
+    ContactHistoryRow,
+    ContactRow,
+    ContactStatus,
+    DeferralKeyKind,
+    DeferralRow,
+    DeferralState,
+    EventOrigin,
+    EventRow,
+    HistoryChange,
+    MessageRow,
+    UnsubscribeReason,
+)
+
+messages: Table = MessageRow.__table__  # type: ignore[assignment]
+events: Table = EventRow.__table__  # type: ignore[assignment]
+contacts: Table = ContactRow.__table__  # type: ignore[assignment]
+history: Table = ContactHistoryRow.__table__  # type: ignore[assignment]
+deferrals: Table = DeferralRow.__table__  # type: ignore[assignment]
+checkpoints: Table = CheckpointRow.__table__  # type: ignore[assignment]
+
+#: The actor recorded on history rows that returnpath itself made.
+SYSTEM_ACTOR = "returnpath"
+
+#: Categories that end a pending deferral: a failure with its own verdict, or proof of delivery.
+_FINAL = frozenset(
+    {Category.HARD, Category.SOFT, Category.BLOCK, Category.DELIVERED, Category.AUTO_REPLY}
+)
+_DELIVERED_LIKE = frozenset({Category.DELIVERED, Category.AUTO_REPLY})
+
+COUNTER_COLUMNS: dict[Category, str] = {
+    Category.HARD: "hard_count",
+    Category.SOFT: "soft_count",
+    Category.BLOCK: "block_count",
+    Category.DEFERRAL: "deferral_count",
+    Category.AUTO_REPLY: "auto_reply_count",
+    Category.DELIVERED: "delivered_count",
+    Category.COMPLAINT: "complaint_count",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOutcome:
+    """What record() did: the message row, whether it was new, events written, unsubscribes."""
+
+    message_id: int
+    created: bool
+    events: int
+    unsubscribed: tuple[str, ...]
+
+
+def normalise_address(address: str | None) -> str | None:
+    """The stored form of an address: trimmed, angle brackets removed, lower-cased.
+
+    None when it does not look like local@domain (such events keep the text but touch no
+    contact).
+    """
+    if not address:
+        return None
+    value = address.strip().strip("<>").strip().lower()
+    local, at, domain = value.rpartition("@")
+    if not at or not local or not domain or " " in value:
+        return None
+    return value
+
+
+def domain_of(address: str) -> str:
+    return address.rpartition("@")[2]
+
+
+def insert_ignoring_conflicts(conn: Connection, table: Table) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING for the two supported backends."""
+    if conn.dialect.name == "postgresql":
+        return pg_insert(table).on_conflict_do_nothing()
+    return sqlite_insert(table).on_conflict_do_nothing()
+
+
+def message_key(raw: RawMessage) -> tuple[str, str, int, int | None, str]:
+    """(source, folder, uidvalidity or 0, uid, sha256): what makes a message the same one."""
+    sha = hashlib.sha256(raw.data).hexdigest()
+    return raw.source, raw.folder, raw.uidvalidity or 0, raw.uid, sha
+
+
+def find_message(conn: Connection, raw: RawMessage, sha: str) -> int | None:
+    """The id of the row this message was already recorded as, by mailbox key or content."""
+    if raw.uid is not None:
+        found = conn.execute(
+            select(messages.c.id).where(
+                messages.c.source == raw.source,
+                messages.c.folder == raw.folder,
+                messages.c.uidvalidity == (raw.uidvalidity or 0),
+                messages.c.uid == raw.uid,
+            )
+        ).scalar()
+        if found is not None:
+            return int(found)
+    found = conn.execute(select(messages.c.id).where(messages.c.sha256 == sha)).scalar()
+    return None if found is None else int(found)
+
+
+def advance_checkpoint(conn: Connection, raw: RawMessage, now: datetime) -> None:
+    """Move (source, folder) to this uid; a new UIDVALIDITY restarts the count."""
+    if raw.uid is None:
+        return
+    uidvalidity = raw.uidvalidity or 0
+    where = and_(checkpoints.c.source == raw.source, checkpoints.c.folder == raw.folder)
+    inserted = conn.execute(
+        insert_ignoring_conflicts(conn, checkpoints).values(
+            source=raw.source,
+            folder=raw.folder,
+            uidvalidity=uidvalidity,
+            last_uid=raw.uid,
+            updated_at=now,
+        )
+    )
+    if inserted.rowcount == 1:
+        return
+    conn.execute(
+        update(checkpoints)
+        .where(where, checkpoints.c.uidvalidity != uidvalidity)
+        .values(uidvalidity=uidvalidity, last_uid=raw.uid, updated_at=now)
+    )
+    conn.execute(
+        update(checkpoints)
+        .where(where, checkpoints.c.uidvalidity == uidvalidity, checkpoints.c.last_uid < raw.uid)
+        .values(last_uid=raw.uid, updated_at=now)
+    )
+
+
+class Recorder:
+    """Records one message inside the caller's transaction."""
+
+    def __init__(self, conn: Connection, settings: Settings, now: datetime) -> None:
+        self.conn = conn
+        self.settings = settings
+        self.now = now
+        self.unsubscribed: list[str] = []
+
+    # -- the message ------------------------------------------------------------------------
+
+    def record(self, raw: RawMessage, result: ParseResult, sha: str) -> RecordOutcome | None:
+        """Write everything; None when another writer recorded this message first."""
+        message_id = self._insert_message(raw, result, sha)
+        if message_id is None:
+            return None
+        trusted = not (self.settings.require_signed_verp and result.verp is not VerpState.VALID)
+        occurred = self._occurred_at(raw, result)
+        written = 0
+        seen: set[str | None] = set()
+        for delivery in result.deliveries:
+            address = normalise_address(delivery.recipient)
+            key = address or (delivery.recipient or "").strip() or None
+            if key is not None and key in seen:
+                continue  # a report naming one recipient twice: the first block speaks
+            seen.add(key)
+            self._record_delivery(
+                raw, result, sha, message_id, delivery, key, address, trusted, occurred
+            )
+            written += 1
+        advance_checkpoint(self.conn, raw, self.now)
+        return RecordOutcome(message_id, True, written, tuple(self.unsubscribed))
+
+    def _insert_message(self, raw: RawMessage, result: ParseResult, sha: str) -> int | None:
+        raw_bytes: bytes | None = None
+        encoding: str | None = None
+        if self.settings.store_raw:
+            raw_bytes, encoding = zlib.compress(raw.data, 6), "zlib"
+        stmt = (
+            insert_ignoring_conflicts(self.conn, messages)
+            .values(
+                source=raw.source,
+                folder=raw.folder,
+                uidvalidity=raw.uidvalidity or 0,
+                uid=raw.uid,
+                path=raw.path,
+                message_id=result.message_id,
+                sha256=sha,
+                size=len(raw.data),
+                received_at=_aware(raw.received_at),
+                recorded_at=self.now,
+                kind=result.kind.value,
+                format=result.format,
+                subject=result.subject,
+                sender=result.sender,
+                original_message_id=result.original_message_id,
+                verp=result.verp.value,
+                defects=list(result.defects),
+                raw=raw_bytes,
+                raw_encoding=encoding,
+            )
+            .returning(messages.c.id)
+        )
+        found = self.conn.execute(stmt).scalar()
+        return None if found is None else int(found)
+
+    def _occurred_at(self, raw: RawMessage, result: ParseResult) -> datetime:
+        """When the returned mail arrived: the mailbox's time, else its Date, never the future."""
+        for candidate in (_aware(raw.received_at), _aware(result.date)):
+            if candidate is not None and candidate <= self.now:
+                return candidate
+        return self.now
+
+    # -- one recipient ----------------------------------------------------------------------
+
+    def _record_delivery(
+        self,
+        raw: RawMessage,
+        result: ParseResult,
+        sha: str,
+        message_id: int,
+        delivery: Delivery,
+        recipient: str | None,
+        address: str | None,
+        trusted: bool,
+        occurred: datetime,
+    ) -> None:
+        verdict = delivery.verdict
+        category = verdict.category if verdict else Category.UNKNOWN
+        original = delivery.original_message_id or result.original_message_id
+        headers = {name.lower(): value for name, value in result.original_headers}
+        acts = trusted and address is not None and category is not Category.UNKNOWN
+        contact_id = self._contact(address) if acts and address else None
+        event_id = self._insert_event(
+            origin=EventOrigin.MESSAGE,
+            message_id=message_id,
+            contact_id=contact_id,
+            source=raw.source,
+            recipient=recipient,
+            domain=domain_of(address) if address else None,
+            category=category.value,
+            reason=verdict.reason.value if verdict else None,
+            rule=verdict.rule if verdict else None,
+            status=delivery.status,
+            reply_code=delivery.reply_code,
+            action=delivery.action.value or None,
+            diagnostic=delivery.diagnostic,
+            remote_mta=delivery.remote_mta,
+            feedback_type=delivery.feedback_type,
+            format=delivery.format or result.format or None,
+            original_message_id=original,
+            campaign=headers.get(self.settings.campaign_header.lower()) or result.verp_campaign,
+            contact_ref=headers.get(self.settings.contact_header.lower()),
+            trusted=trusted,
+            occurred_at=occurred,
+        )
+        if contact_id is None or address is None:
+            return
+        self._count(contact_id, category, event_id, occurred)
+        if category is Category.HARD:
+            self.unsubscribe(contact_id, address, UnsubscribeReason.HARD_BOUNCE, event_id, occurred)
+        elif category is Category.COMPLAINT:
+            feedback = (delivery.feedback_type or "").strip().lower()
+            if feedback in UNSUBSCRIBING_FEEDBACK_TYPES:
+                self.unsubscribe(
+                    contact_id, address, UnsubscribeReason.COMPLAINT, event_id, occurred
+                )
+        elif category in (Category.SOFT, Category.BLOCK):
+            self.apply_soft_policy(contact_id, address, event_id, occurred)
+        if category is Category.DEFERRAL:
+            kind, key = deferral_key(original, result.message_id, sha)
+            self._defer(address, kind, key, contact_id, raw.source, event_id, occurred)
+        elif category in _FINAL:
+            self._close_deferrals(address, original, category, event_id)
+
+    # -- contacts ---------------------------------------------------------------------------
+
+    def _contact(self, address: str) -> int:
+        self.conn.execute(
+            insert_ignoring_conflicts(self.conn, contacts).values(
+                address=address,
+                domain=domain_of(address),
+                status=ContactStatus.SUBSCRIBED.value,
+                **dict.fromkeys(COUNTER_COLUMNS.values(), 0),
+                created_at=self.now,
+                updated_at=self.now,
+            )
+        )
+        return int(
+            self.conn.execute(
+                select(contacts.c.id).where(contacts.c.address == address)
+            ).scalar_one()
+        )
+
+    def _count(self, contact_id: int, category: Category, event_id: int, at: datetime) -> None:
+        column = contacts.c[COUNTER_COLUMNS[category]]
+        self.conn.execute(
+            update(contacts)
+            .where(contacts.c.id == contact_id)
+            .values(
+                {
+                    column: column + 1,
+                    contacts.c.last_event_id: event_id,
+                    contacts.c.last_event_at: at,
+                    contacts.c.last_category: category.value,
+                    contacts.c.updated_at: self.now,
+                }
+            )
+        )
+
+    def unsubscribe(
+        self,
+        contact_id: int,
+        address: str,
+        reason: UnsubscribeReason,
+        event_id: int | None,
+        at: datetime,
+    ) -> bool:
+        """Unsubscribe a subscribed contact; False (and no history row) if it already was."""
+        changed = self.conn.execute(
+            update(contacts)
+            .where(
+                contacts.c.id == contact_id,
+                contacts.c.status == ContactStatus.SUBSCRIBED.value,
+            )
+            .values(
+                status=ContactStatus.UNSUBSCRIBED.value,
+                unsubscribe_reason=reason.value,
+                unsubscribed_at=at,
+                unsubscribe_event_id=event_id,
+                updated_at=self.now,
+            )
+        ).rowcount
+        if changed != 1:
+            return False
+        self.conn.execute(
+            history.insert().values(
+                contact_id=contact_id,
+                change=HistoryChange.UNSUBSCRIBED.value,
+                from_status=ContactStatus.SUBSCRIBED.value,
+                to_status=ContactStatus.UNSUBSCRIBED.value,
+                reason=reason.value,
+                actor=SYSTEM_ACTOR,
+                note=None,
+                event_id=event_id,
+                related_contact_id=None,
+                at=self.now,
+            )
+        )
+        self.unsubscribed.append(address)
+        return True
+
+    def apply_soft_policy(self, contact_id: int, address: str, event_id: int, at: datetime) -> None:
+        """N soft bounces (soft or block) within the window unsubscribe (`soft_limit`); off at 0."""
+        limit = self.settings.soft_bounce_limit
+        if limit <= 0:
+            return
+        since = at - timedelta(days=self.settings.soft_bounce_window_days)
+        count = self.conn.execute(
+            select(func.count())
+            .select_from(events)
+            .where(
+                events.c.contact_id == contact_id,
+                events.c.trusted.is_(True),
+                events.c.category.in_([Category.SOFT.value, Category.BLOCK.value]),
+                events.c.occurred_at >= since,
+                events.c.occurred_at <= at,
+            )
+        ).scalar_one()
+        if count >= limit:
+            self.unsubscribe(contact_id, address, UnsubscribeReason.SOFT_LIMIT, event_id, at)
+
+    # -- events -----------------------------------------------------------------------------
+
+    def _insert_event(self, **values: Any) -> int:
+        values["origin"] = EventOrigin(values["origin"]).value
+        values.setdefault("recorded_at", self.now)
+        return int(
+            self.conn.execute(events.insert().values(**values).returning(events.c.id)).scalar_one()
+        )
+
+    # -- deferrals --------------------------------------------------------------------------
+
+    def _defer(
+        self,
+        address: str,
+        kind: DeferralKeyKind,
+        key: str,
+        contact_id: int,
+        source: str,
+        event_id: int,
+        at: datetime,
+    ) -> None:
+        # Backfills can meet the final outcome before the deferral notice: then the deferral
+        # is born resolved instead of waiting to expire.
+        final = None
+        if kind is DeferralKeyKind.ORIGINAL_MESSAGE_ID:
+            final = self.conn.execute(
+                select(events.c.id, events.c.category)
+                .where(
+                    events.c.recipient == address,
+                    events.c.original_message_id == key,
+                    events.c.trusted.is_(True),
+                    events.c.category.in_([c.value for c in _FINAL]),
+                )
+                .order_by(events.c.id)
+                .limit(1)
+            ).first()
+        state, resolution, resolved_at, resolved_event = DeferralState.PENDING, None, None, None
+        if final is not None:
+            closing = Category(final.category)
+            resolution = (Category.DELIVERED if closing in _DELIVERED_LIKE else closing).value
+            state, resolved_at, resolved_event = DeferralState.RESOLVED, self.now, final.id
+        created = self.conn.execute(
+            insert_ignoring_conflicts(self.conn, deferrals).values(
+                recipient=address,
+                original_key=key,
+                key_kind=kind.value,
+                contact_id=contact_id,
+                source=source,
+                first_seen=at,
+                last_seen=at,
+                times_seen=1,
+                first_event_id=event_id,
+                state=state.value,
+                resolution=resolution,
+                resolved_at=resolved_at,
+                resolved_event_id=resolved_event,
+            )
+        ).rowcount
+        if created == 1:
+            return
+        where = and_(deferrals.c.recipient == address, deferrals.c.original_key == key)
+        self.conn.execute(
+            update(deferrals).where(where).values(times_seen=deferrals.c.times_seen + 1)
+        )
+        self.conn.execute(
+            update(deferrals).where(where, deferrals.c.last_seen < at).values(last_seen=at)
+        )
+        # A deferral notice older than the first one known moves the start of the window back.
+        self.conn.execute(
+            update(deferrals).where(where, deferrals.c.first_seen > at).values(first_seen=at)
+        )
+
+    def _close_deferrals(
+        self, address: str, original: str | None, category: Category, event_id: int
+    ) -> None:
+        conditions = [
+            deferrals.c.recipient == address,
+            deferrals.c.state == DeferralState.PENDING.value,
+        ]
+        if original:
+            conditions.append(deferrals.c.original_key == original)
+        resolution = Category.DELIVERED if category in _DELIVERED_LIKE else category
+        self.conn.execute(
+            update(deferrals)
+            .where(*conditions)
+            .values(
+                state=DeferralState.RESOLVED.value,
+                resolution=resolution.value,
+                resolved_at=self.now,
+                resolved_event_id=event_id,
+            )
+        )
+
+    # -- expiry -----------------------------------------------------------------------------
+
+    def expire(self, deferral_id: int, window: timedelta) -> bool:
+        """Turn one pending deferral into one soft bounce (`expired`); False if already done."""
+        row = (
+            self.conn.execute(select(deferrals).where(deferrals.c.id == deferral_id))
+            .mappings()
+            .one_or_none()
+        )
+        if row is None:
+            return False
+        claimed = self.conn.execute(
+            update(deferrals)
+            .where(
+                deferrals.c.id == deferral_id,
+                deferrals.c.state == DeferralState.PENDING.value,
+            )
+            .values(
+                state=DeferralState.EXPIRED.value,
+                resolution=Category.SOFT.value,
+                resolved_at=self.now,
+            )
+        ).rowcount
+        if claimed != 1:
+            return False
+        address: str = row["recipient"]
+        contact_id = self._contact(address)
+        occurred = min(row["first_seen"] + window, self.now)
+        original = (
+            row["original_key"]
+            if row["key_kind"] == DeferralKeyKind.ORIGINAL_MESSAGE_ID.value
+            else None
+        )
+        event_id = self._insert_event(
+            origin=EventOrigin.EXPIRY,
+            message_id=None,
+            deferral_id=deferral_id,
+            contact_id=contact_id,
+            source=row["source"],
+            recipient=address,
+            domain=domain_of(address),
+            category=Category.SOFT.value,
+            reason=Reason.EXPIRED.value,
+            rule="deferral-expired",
+            status=None,
+            reply_code=None,
+            action=None,
+            diagnostic=(
+                f"no final outcome within {window.total_seconds() / 3600:g} hours of the first "
+                f"deferral ({row['times_seen']} deferral notice(s))"
+            ),
+            remote_mta=None,
+            feedback_type=None,
+            format=None,
+            original_message_id=original,
+            campaign=None,
+            contact_ref=None,
+            trusted=True,
+            occurred_at=occurred,
+        )
+        self.conn.execute(
+            update(deferrals)
+            .where(deferrals.c.id == deferral_id)
+            .values(resolved_event_id=event_id)
+        )
+        self._count(contact_id, Category.SOFT, event_id, occurred)
+        self.apply_soft_policy(contact_id, address, event_id, occurred)
+        return True
+
+
+def deferral_key(
+    original_message_id: str | None, returned_message_id: str | None, sha256: str
+) -> tuple[DeferralKeyKind, str]:
+    """The second half of a deferral's key: see the module docstring."""
+    if original_message_id:
+        return DeferralKeyKind.ORIGINAL_MESSAGE_ID, original_message_id
+    if returned_message_id:
+        return DeferralKeyKind.RETURNED_MESSAGE_ID, returned_message_id
+    return DeferralKeyKind.SHA256, sha256
+
+
+def pending_deferral_ids(conn: Connection, cutoff: datetime) -> Iterable[int]:
+    """Pending deferrals whose first deferral is strictly older than `cutoff`."""
+    return [
+        int(i)
+        for i in conn.execute(
+            select(deferrals.c.id)
+            .where(
+                deferrals.c.state == DeferralState.PENDING.value,
+                deferrals.c.first_seen < cutoff,
+            )
+            .order_by(deferrals.c.id)
+        ).scalars()
+    ]
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """Naive datetimes are taken as UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

@@ -1,0 +1,250 @@
+"""Store: the database handle every part of returnpath records through, and open_store()."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
+
+from returnpath.config import Settings
+from returnpath.model import ParseResult, RawMessage
+from returnpath.storage import migrate
+from returnpath.storage.errors import DatabaseUnavailable, SchemaOutdated
+from returnpath.storage.recorder import (
+    Recorder,
+    RecordOutcome,
+    advance_checkpoint,
+    checkpoints,
+    find_message,
+    message_key,
+    messages,
+    pending_deferral_ids,
+)
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+
+
+class Store:
+    """The recorded verdicts, contacts, deferrals and checkpoints of one database."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+
+    # -- recording --------------------------------------------------------------------------
+
+    def record(
+        self, raw: RawMessage, result: ParseResult, *, now: datetime | None = None
+    ) -> RecordOutcome:
+        """Record one returned message and its effects in ONE transaction.
+
+        Idempotent: a message already recorded under the same (source, folder, uidvalidity,
+        uid) or with the same bytes (sha256) changes nothing and gives created=False. For the
+        second case the checkpoint of this mailbox still moves past the uid, so a copy of a
+        message in another folder is not fetched again.
+        """
+        now = _utc(now)
+        source, folder, uidvalidity, uid, sha = message_key(raw)
+        with self.engine.connect() as conn:
+            existing = find_message(conn, raw, sha)
+        if existing is not None:
+            self._skip_duplicate(raw, now)
+            return RecordOutcome(existing, False, 0, ())
+        try:
+            with self.engine.begin() as conn:
+                outcome = Recorder(conn, self.settings, now).record(raw, result, sha)
+        except IntegrityError:
+            # A unique key this transaction could not pre-empt (another writer got there
+            # first between our checks); the rollback left nothing behind.
+            outcome = None
+        if outcome is not None:
+            return outcome
+        with self.engine.connect() as conn:
+            existing = find_message(conn, raw, sha)
+        if existing is None:
+            raise RuntimeError(  # the conflict was not about this message: a real bug
+                f"recording {source}/{folder}/{uidvalidity}/{uid} conflicted, "
+                "but no such message exists"
+            )
+        self._skip_duplicate(raw, now)
+        return RecordOutcome(existing, False, 0, ())
+
+    def _skip_duplicate(self, raw: RawMessage, now: datetime) -> None:
+        if raw.uid is None:
+            return
+        try:
+            with self.engine.begin() as conn:
+                advance_checkpoint(conn, raw, now)
+        except IntegrityError:  # a concurrent first checkpoint row; it is as good as ours
+            log.debug("checkpoint for %s/%s written concurrently", raw.source, raw.folder)
+
+    def checkpoint(self, source: str, folder: str) -> tuple[int | None, int] | None:
+        """(uidvalidity, last uid) recorded for a mailbox folder; None if never read."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(checkpoints.c.uidvalidity, checkpoints.c.last_uid).where(
+                    checkpoints.c.source == source, checkpoints.c.folder == folder
+                )
+            ).first()
+        if row is None:
+            return None
+        return (int(row.uidvalidity) or None, int(row.last_uid))
+
+    def is_recorded(self, source: str, folder: str, uidvalidity: int | None, uid: int) -> bool:
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(messages.c.id).where(
+                    messages.c.source == source,
+                    messages.c.folder == folder,
+                    messages.c.uidvalidity == (uidvalidity or 0),
+                    messages.c.uid == uid,
+                )
+            ).first()
+        return found is not None
+
+    def is_recorded_bytes(self, data: bytes) -> bool:
+        """Whether a message with exactly these bytes is recorded (any source)."""
+        import hashlib
+
+        sha = hashlib.sha256(data).hexdigest()
+        with self.engine.connect() as conn:
+            found = conn.execute(select(messages.c.id).where(messages.c.sha256 == sha)).first()
+        return found is not None
+
+    def expire_deferrals(self, now: datetime | None = None) -> int:
+        """Turn every pending deferral whose first notice is older than the window into one
+        soft bounce (reason `expired`). Safe to run often and concurrently: each deferral
+        expires exactly once. Returns how many expired in this call."""
+        now = _utc(now)
+        window = timedelta(hours=self.settings.deferral_window_hours)
+        with self.engine.connect() as conn:
+            candidates = pending_deferral_ids(conn, now - window)
+        expired = 0
+        for deferral_id in candidates:
+            # One short transaction per deferral: a long backlog never holds locks for long.
+            try:
+                with self.engine.begin() as conn:
+                    expired += Recorder(conn, self.settings, now).expire(deferral_id, window)
+            except IntegrityError:  # another expirer wrote its event first
+                continue
+        return expired
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_store(url: str, *, settings: Settings | None = None, upgrade: bool = True) -> Store:
+    """Connect to `url`, create or upgrade the schema (unless upgrade=False), return a Store.
+
+    Raises DatabaseUnavailable (one clear line) for a malformed URL, a missing driver, an
+    unsupported backend or an unreachable database; SchemaOutdated when upgrade=False and the
+    schema is not current.
+    """
+    settings = settings or Settings(database_url=url)
+    engine = create_store_engine(url)
+    shown = _display_url(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        if upgrade:
+            migrate.upgrade(engine)
+        else:
+            current, head = migrate.current_revision(engine), migrate.head_revision()
+            if current != head:
+                raise SchemaOutdated(current, head)
+    except DBAPIError as exc:
+        engine.dispose()
+        raise DatabaseUnavailable(shown, _first_line(exc)) from None
+    except SchemaOutdated:
+        engine.dispose()
+        raise
+    return Store(engine, settings)
+
+
+def create_store_engine(url: str) -> Engine:
+    """An Engine configured for returnpath; DatabaseUnavailable for a URL it cannot use."""
+    shown = _display_url(url)
+    try:
+        parsed = make_url(_normalise_url(url))
+    except ArgumentError:
+        raise DatabaseUnavailable(
+            shown,
+            "not a database URL (examples: sqlite:///returnpath.db, "
+            "postgresql+psycopg://user@host/dbname)",
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        raise DatabaseUnavailable(
+            shown, f"unsupported database {backend!r} (returnpath supports sqlite and postgresql)"
+        )
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if backend == "postgresql":
+        options["connect_args"] = {"connect_timeout": 10}
+    else:
+        options["connect_args"] = {"timeout": 30}
+    try:
+        engine = create_engine(parsed, **options)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise DatabaseUnavailable(shown, f"no usable driver: {exc}") from None
+    if backend == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Foreign keys on, and BEGIN IMMEDIATE so concurrent writers queue instead of failing."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below issue BEGIN, not the sqlite3 module.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _normalise_url(url: str) -> str | URL:
+    """Bare postgresql:// URLs use psycopg 3, the driver returnpath ships with."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _display_url(url: str) -> str:
+    try:
+        return make_url(_normalise_url(url)).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url)
+
+
+def _first_line(exc: DBAPIError) -> str:
+    message = str(exc.orig) if exc.orig is not None else str(exc)
+    return next((line.strip() for line in message.splitlines() if line.strip()), "error")
+
+
+def _utc(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
