@@ -7,11 +7,11 @@ from types import ModuleType
 import pytest
 
 from returnpath.model import Action, MessageKind
-from returnpath.parsers.formats import dragonfly, exim, gmail, postfix, qmail, sendmail
+from returnpath.parsers.formats import dragonfly, exchange, exim, gmail, postfix, qmail, sendmail
 from returnpath.parsers.formats.base import NOT_MINE
 from returnpath.parsers.message import Message
 
-VENDOR_MODULES: list[ModuleType] = [exim, qmail, postfix, sendmail, gmail, dragonfly]
+VENDOR_MODULES: list[ModuleType] = [exim, qmail, postfix, sendmail, gmail, dragonfly, exchange]
 
 
 def mail(text: str) -> Message:
@@ -532,3 +532,97 @@ def test_dragonfly_single_recipient():
     )
     assert (only.remote_mta, only.smtp_command, only.status) == ("mx.example.net", "RCPT", "5.1.1")
     assert only.original_message_id == "<orig-7@mx.example.org>"
+
+
+# --------------------------------------------------------------------------- exchange
+
+OFFICE365 = """
+From: postmaster@example.onmicrosoft.com
+To: sender@example.com
+Subject: Undeliverable: hello
+Content-Type: text/plain; charset="utf-8"
+
+Delivery has failed to these recipients or groups:
+
+user@example.net<mailto:user@example.net>
+The email address you entered couldn't be found. Check the recipient's email
+address then try to resend the message.
+
+Diagnostic information for administrators:
+
+Generating server: MBX01.example.prod.outlook.com
+
+user@example.net
+Remote Server returned '550 5.1.1 RESOLVER.ADR.RecipNotFound; not found'
+
+Original message headers:
+
+Message-ID: <orig-8@example.com>
+From: <sender@example.com>
+"""
+
+EXCHANGE_ITALIAN = """
+From: <postmaster@example.it>
+Subject: Non recapitabile: ciao
+Content-Type: text/plain; charset="utf-8"
+
+Il recapito non è riuscito per i seguenti destinatari o gruppi:
+
+Utente<mailto:utente@example.it>
+La cassetta postale del destinatario è piena.
+
+Informazioni di diagnostica per gli amministratori:
+
+Server di generazione: mx.example.it
+
+utente@example.it
+#552 5.2.2 STOREDRV.Deliver; mailbox full ##
+
+Intestazioni originali del messaggio:
+
+Message-ID: <orig-9@example.com>
+"""
+
+EXCHANGE_2003 = """
+From: System Administrator <postmaster@example.org>
+To: sender@example.com
+Subject: Undeliverable: hello
+
+Your message
+
+  To:      user@example.org
+  Subject: hello
+  Sent:    Thu, 29 Apr 2010 00:00:00 -0000
+
+did not reach the following recipient(s):
+
+user@example.org on Thu, 29 Apr 2010 00:00:00 -0000
+    The recipient name is not recognized
+    The MTS-ID of the original message is: c=us;a= ;p=example;l=MBX0104290000
+    MSEXCH:IMS:EXAMPLE:SITE:MBX01 0 (000C05A6) Unknown Recipient
+"""
+
+
+def test_office365_ndr_takes_the_remote_reply():
+    """Scenario: an Office 365 NDR: the diagnostic comes from "Remote Server returned"."""
+    (only,) = exchange.extract(mail(OFFICE365)).deliveries
+    assert only.recipient == "user@example.net"
+    assert only.diagnostic == "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found"
+    assert (only.status, only.reply_code, only.action) == ("5.1.1", "550", Action.FAILED)
+    assert only.original_message_id == "<orig-8@example.com>"
+
+
+def test_exchange_italian_ndr_with_hash_reply():
+    """Scenario: an Italian Exchange 2007 NDR with the "#552 ... ##" reply form."""
+    (only,) = exchange.extract(mail(EXCHANGE_ITALIAN)).deliveries
+    assert only.recipient == "utente@example.it"
+    assert only.diagnostic == "552 5.2.2 STOREDRV.Deliver; mailbox full"
+    assert only.original_message_id == "<orig-9@example.com>"
+
+
+def test_exchange_2003_recipient_on_date():
+    """Scenario: Exchange 2003 lists "user on DATE" with the reason indented below."""
+    (only,) = exchange.extract(mail(EXCHANGE_2003)).deliveries
+    assert only.recipient == "user@example.org"
+    assert only.diagnostic is not None
+    assert only.diagnostic.startswith("The recipient name is not recognized")

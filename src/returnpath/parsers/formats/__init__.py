@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from returnpath.parsers.formats import dragonfly, exim, gmail, postfix, qmail, sendmail
+from returnpath.parsers.formats import dragonfly, exchange, exim, gmail, postfix, qmail, sendmail
 from returnpath.parsers.formats.base import NOT_MINE, Extraction
 
 FORMATS: list[ModuleType] = [
@@ -19,6 +19,7 @@ FORMATS: list[ModuleType] = [
     sendmail,  # also V5/V8 transcripts without a DSN part
     gmail,  # Google's text bounces from before it sent RFC 3464 reports
     dragonfly,
+    exchange,  # Exchange 2003-2019, Office 365, Outlook.com NDRs
     # --- last resorts
 ]
 
