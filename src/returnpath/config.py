@@ -53,6 +53,13 @@ class MailboxConfig:
     max_fetch_bytes: int = 10 * 1024 * 1024  # larger messages are fetched in parts, not whole
     idle: bool = True  # use IMAP IDLE when the server offers it
     timeout_seconds: float = 30.0
+    # Added for the poller: the keyword marking unparsed mail in flags-only mode.
+    unparsed_keyword: str = "$ReturnpathUnparsed"
+    # Added for the poller: reconnects after a lost connection, with exponential backoff
+    # (delay, 2*delay, 4*delay, ... capped at the max, each with jitter) before a poll gives up.
+    reconnect_attempts: int = 6
+    reconnect_delay_seconds: float = 1.0
+    reconnect_max_delay_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -156,6 +163,18 @@ def _mailbox_from_table(index: int, table: Any) -> MailboxConfig:
         )
     if mb.batch_size < 1:
         raise ConfigError(f"mailbox[{index}].batch_size", "must be at least 1")
+    # Added for the poller: values the IMAP mailbox cannot work with.
+    if mb.max_fetch_bytes < 1024:
+        raise ConfigError(f"mailbox[{index}].max_fetch_bytes", "must be at least 1024")
+    for key in ("processed_keyword", "unparsed_keyword"):
+        word = getattr(mb, key)
+        if not word or any(c in word for c in ' (){%*"\\]'):
+            raise ConfigError(f"mailbox[{index}].{key}", f"not a valid IMAP keyword: {word!r}")
+    if not mb.flags_only and mb.folder in (mb.processed_folder, mb.unparsed_folder):
+        raise ConfigError(
+            f"mailbox[{index}].processed_folder",
+            "processed_folder and unparsed_folder must differ from folder",
+        )
     return mb
 
 

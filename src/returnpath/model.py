@@ -223,3 +223,6 @@ class RawMessage:
     data: bytes
     received_at: datetime | None = None
     path: str | None = None  # for file sources
+    #: Added for the poller: the message's full size on the server. It differs from
+    #: len(data) when a message over max_fetch_bytes was fetched in parts and reduced.
+    size: int | None = None

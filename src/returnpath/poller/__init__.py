@@ -1,0 +1,18 @@
+"""Mailboxes (IMAP, files), the one runner that records their mail, and the service.
+
+    from returnpath.poller import FilesMailbox, ImapMailbox, run_mailbox
+"""
+
+from returnpath.poller.files import FilesMailbox
+from returnpath.poller.mailbox import Disposition, Mailbox, PollerError
+from returnpath.poller.runner import PollAborted, RunSummary, run_mailbox
+
+__all__ = [
+    "Disposition",
+    "FilesMailbox",
+    "Mailbox",
+    "PollAborted",
+    "PollerError",
+    "RunSummary",
+    "run_mailbox",
+]

@@ -1,0 +1,179 @@
+"""File sources for `backfill files`: .eml files, directories (recursive), mbox files, Maildirs.
+
+Every message is read on its own, so memory stays bounded by the largest single message:
+mbox files are streamed line by line, never read whole. Files have no UID, so recording is
+idempotent by the sha256 of the bytes (the store's other unique key): a second run over the
+same paths changes nothing. mark_done does nothing: files are never moved or changed.
+
+How a path is read:
+- a directory with `cur/` and `new/` subdirectories is a Maildir (both are read);
+- another directory is walked recursively, in name order: Maildirs inside it as above,
+  `.eml` files as one message each, and any other file that starts with an mbox
+  separator line ("From sender date") as an mbox; other files (.json, notes) are skipped;
+- a file named explicitly is an mbox when it starts with a separator line, else one message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from returnpath.model import RawMessage
+from returnpath.poller.mailbox import Disposition, PollerError
+
+#: RawMessage.source for every message read from files.
+FILE_SOURCE = "file"
+
+# "From sender@example.com  Thu Jul  2 12:05:05 2020": an address, a day name and a time, so
+# a body line that merely starts with "From " is not taken for a separator.
+_FROM_LINE = re.compile(
+    rb"^From \S*\s+(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b[^\n]*?\d\d?:\d\d[^\n]*$"
+)
+_ESCAPED_FROM = re.compile(rb"^>(>*From )")
+
+
+class FileSourceError(PollerError):
+    """Raised when a path given to a file source does not exist or cannot be read."""
+
+    def __init__(self, path: str, detail: str) -> None:
+        self.path = path
+        super().__init__(f"{path}: {detail}")
+
+
+def is_maildir(path: Path) -> bool:
+    return (path / "cur").is_dir() and (path / "new").is_dir()
+
+
+def is_mbox_file(path: Path) -> bool:
+    """True when the file's first line is an mbox separator line."""
+    try:
+        with path.open("rb") as fh:
+            first = fh.readline(1024)
+    except OSError:
+        return False
+    return _FROM_LINE.match(first.rstrip(b"\r\n")) is not None
+
+
+def iter_mbox(path: Path) -> Iterator[bytes]:
+    """The messages of an mbox file, one at a time, separators removed and >From unescaped."""
+    with path.open("rb") as fh:
+        lines: list[bytes] = []
+        started = False
+        for line in fh:
+            if _FROM_LINE.match(line.rstrip(b"\r\n")):
+                if started:
+                    yield _mbox_message(lines)
+                lines = []
+                started = True
+                continue
+            lines.append(_ESCAPED_FROM.sub(rb"\1", line) if line.startswith(b">") else line)
+        if started:
+            yield _mbox_message(lines)
+
+
+def _mbox_message(lines: list[bytes]) -> bytes:
+    # The writer's blank line before the next separator belongs to the mbox, not the message.
+    if lines and lines[-1].strip() == b"":
+        lines = lines[:-1]
+    return b"".join(lines)
+
+
+def _mtime(path: Path) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    except OSError:
+        return None
+
+
+class FilesMailbox:
+    """A Mailbox over local paths (see the module docstring for how each path is read)."""
+
+    name = FILE_SOURCE
+
+    def __init__(self, paths: list[str | os.PathLike[str]]) -> None:
+        self.paths = [Path(p) for p in paths]
+        for p in self.paths:
+            if not p.exists():
+                raise FileSourceError(str(p), "no such file or directory")
+
+    def fetch_new(self) -> Iterator[RawMessage]:
+        for path in self.paths:
+            yield from self._read_path(path, explicit=True)
+
+    def _read_path(self, path: Path, *, explicit: bool) -> Iterator[RawMessage]:
+        if path.is_dir():
+            if is_maildir(path):
+                yield from self._read_maildir(path)
+                return
+            for child in sorted(path.iterdir()):
+                if child.is_dir() or child.suffix.lower() == ".eml" or is_mbox_file(child):
+                    yield from self._read_path(child, explicit=False)
+            return
+        if is_mbox_file(path):
+            for data in iter_mbox(path):
+                yield RawMessage(FILE_SOURCE, str(path), None, None, data, _mtime(path), str(path))
+            return
+        if explicit or path.suffix.lower() == ".eml":
+            yield self._read_file(path, str(path.parent))
+
+    def _read_maildir(self, path: Path) -> Iterator[RawMessage]:
+        for sub in ("new", "cur"):
+            for child in sorted((path / sub).iterdir()):
+                if child.is_file() and not child.name.startswith("."):
+                    yield self._read_file(child, str(path))
+        # Maildir++ subfolders (".Sent", ".Archive") sit beside cur/new/tmp.
+        for child in sorted(path.iterdir()):
+            if child.name.startswith(".") and child.is_dir() and is_maildir(child):
+                yield from self._read_maildir(child)
+
+    @staticmethod
+    def _read_file(path: Path, folder: str) -> RawMessage:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise FileSourceError(str(path), exc.strerror or str(exc)) from exc
+        return RawMessage(FILE_SOURCE, folder, None, None, data, _mtime(path), str(path))
+
+    def mark_done(self, message: RawMessage, disposition: Disposition) -> None:
+        """Files are never moved or changed."""
+
+    def flush(self) -> None:
+        """Nothing is pending for files."""
+
+    def close(self) -> None:
+        """No file stays open between messages."""
+
+    def count(self) -> int:
+        """How many messages fetch_new will yield (for a progress bar); reads every path once."""
+        return sum(1 for _ in self._count_iter())
+
+    def _count_iter(self) -> Iterator[None]:
+        for path in self.paths:
+            yield from self._count_path(path, explicit=True)
+
+    def _count_path(self, path: Path, *, explicit: bool) -> Iterator[None]:
+        if path.is_dir():
+            if is_maildir(path):
+                for sub in ("new", "cur"):
+                    for child in (path / sub).iterdir():
+                        if child.is_file() and not child.name.startswith("."):
+                            yield None
+                for child in path.iterdir():
+                    if child.name.startswith(".") and child.is_dir() and is_maildir(child):
+                        yield from self._count_path(child, explicit=False)
+                return
+            for child in path.iterdir():
+                if child.is_dir() or child.suffix.lower() == ".eml" or is_mbox_file(child):
+                    yield from self._count_path(child, explicit=False)
+            return
+        if is_mbox_file(path):
+            with path.open("rb") as fh:
+                for line in fh:
+                    if line.startswith(b"From ") and _FROM_LINE.match(line.rstrip(b"\r\n")):
+                        yield None
+            return
+        if explicit or path.suffix.lower() == ".eml":
+            yield None
