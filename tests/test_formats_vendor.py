@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
+import json
 from types import ModuleType
 
 import pytest
 
-from returnpath.model import Action, MessageKind
-from returnpath.parsers.formats import dragonfly, exchange, exim, gmail, postfix, qmail, sendmail
+from returnpath.model import Action, MessageKind, Reason
+from returnpath.parsers.formats import (
+    amazonses,
+    dragonfly,
+    exchange,
+    exim,
+    gmail,
+    googlegroups,
+    postfix,
+    qmail,
+    sendmail,
+    yahoo,
+)
 from returnpath.parsers.formats.base import NOT_MINE
 from returnpath.parsers.message import Message
 
-VENDOR_MODULES: list[ModuleType] = [exim, qmail, postfix, sendmail, gmail, dragonfly, exchange]
+VENDOR_MODULES: list[ModuleType] = [
+    exim,
+    qmail,
+    postfix,
+    sendmail,
+    gmail,
+    dragonfly,
+    exchange,
+    yahoo,
+    googlegroups,
+    amazonses,
+]
 
 
 def mail(text: str) -> Message:
@@ -626,3 +649,147 @@ def test_exchange_2003_recipient_on_date():
     assert only.recipient == "user@example.org"
     assert only.diagnostic is not None
     assert only.diagnostic.startswith("The recipient name is not recognized")
+
+
+# --------------------------------------------------------------------------- yahoo
+
+YAHOO = """
+From: MAILER-DAEMON@yahoo.com
+To: sender@yahoo.com
+Subject: Failure Notice
+
+Sorry, we were unable to deliver your message to the following address.
+
+<user@example.net>:
+Remote host said: 550 5.1.1 <user@example.net>: Recipient address rejected: User unknown [RCPT_TO]
+
+<other@example.net>:
+552: Mailbox full
+
+--- Below this line is a copy of the message.
+
+Message-ID: <orig-10@yahoo.com>
+"""
+
+
+def test_yahoo_blocks_with_stage_tag():
+    """Scenario: Yahoo lists two failures, one with "Remote host said" and an [RCPT_TO] tag."""
+    user, other = yahoo.extract(mail(YAHOO)).deliveries
+    assert (
+        user.diagnostic == "550 5.1.1 <user@example.net>: Recipient address rejected: User unknown"
+    )
+    assert (user.smtp_command, user.status, user.reply_code) == ("RCPT", "5.1.1", "550")
+    assert (other.recipient, other.diagnostic, other.reply_code) == (
+        "other@example.net",
+        "552 Mailbox full",
+        "552",
+    )
+    assert other.original_message_id == "<orig-10@yahoo.com>"
+
+
+# --------------------------------------------------------------------------- googlegroups
+
+GOOGLEGROUPS = """
+From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>
+To: sender@example.com
+Subject: Delivery Status Notification (Failure)
+X-Failed-Recipients: somegroup@googlegroups.com
+
+Hello sender@example.com,
+
+We're writing to let you know that the group you tried to contact (somegroup) may not exist,
+or you may not have permission to post messages to the group.
+
+If you have questions related to this or any other Google group, visit the Help Centre at
+https://groups.google.com/support/.
+
+Thanks,
+
+Google Groups
+
+----- Original message -----
+
+Message-ID: <orig-11@example.com>
+"""
+
+
+def test_googlegroups_group_address_from_header():
+    """Scenario: a Google Groups rejection names the group in X-Failed-Recipients only."""
+    (only,) = googlegroups.extract(mail(GOOGLEGROUPS)).deliveries
+    assert only.recipient == "somegroup@googlegroups.com"
+    assert only.diagnostic is not None
+    assert "may not have permission to post" in only.diagnostic
+    assert "groups.google.com" in only.diagnostic
+    assert "sender@example.com" not in only.diagnostic
+    assert only.original_message_id == "<orig-11@example.com>"
+
+
+# --------------------------------------------------------------------------- amazonses
+
+SES_MESSAGE = {
+    "notificationType": "Bounce",
+    "bounce": {
+        "bounceType": "Permanent",
+        "bouncedRecipients": [
+            {
+                "emailAddress": "user@example.net",
+                "action": "failed",
+                "status": "5.1.1",
+                "diagnosticCode": "smtp; 550 5.1.1 user unknown",
+            }
+        ],
+    },
+    "mail": {"headers": [{"name": "Message-ID", "value": "<orig-12@example.com>"}]},
+}
+SES_ENVELOPE = json.dumps({"Type": "Notification", "Message": json.dumps(SES_MESSAGE)}, indent=2)
+SES_BOUNCE = f"""
+From: SES Notifications <no-reply@sns.amazonaws.com>
+To: ops@example.com
+Subject: AWS Notification Message
+
+{SES_ENVELOPE}
+--
+If you wish to stop receiving notifications from this topic, please click the link below.
+"""
+
+SES_COMPLAINT = """
+From: SES Notifications <no-reply@sns.amazonaws.com>
+Subject: AWS Notification Message
+
+{"notificationType": "Complaint", "mail": {},
+ "complaint": {"complainedRecipients": [{"emailAddress": "user@example.net"}],
+               "complaintFeedbackType": "abuse"}}
+"""
+
+SES_DELIVERY = """
+From: SES Notifications <no-reply@sns.amazonaws.com>
+Subject: AWS Notification Message
+
+{"notificationType": "Delivery", "mail": {},
+ "delivery": {"recipients": ["user@example.net"], "smtpResponse": "250 2.6.0 Message received"}}
+"""
+
+
+def test_amazonses_bounce_inside_sns_envelope():
+    """Scenario: an SES bounce notification wrapped in an SNS envelope, as forwarded by email."""
+    result = amazonses.extract(mail(SES_BOUNCE))
+    (only,) = result.deliveries
+    assert result.kind is MessageKind.BOUNCE
+    assert (only.recipient, only.action, only.status) == (
+        "user@example.net",
+        Action.FAILED,
+        "5.1.1",
+    )
+    assert (only.diagnostic, only.reply_code) == ("550 5.1.1 user unknown", "550")
+    assert only.original_message_id == "<orig-12@example.com>"
+
+
+def test_amazonses_complaint_and_delivery():
+    """Scenario: SES complaint and delivery notifications are a complaint and a delivery."""
+    complaint = amazonses.extract(mail(SES_COMPLAINT))
+    assert complaint.kind is MessageKind.FEEDBACK
+    assert complaint.deliveries[0].feedback_type == "abuse"
+    assert complaint.deliveries[0].hint is Reason.FEEDBACK
+    delivered = amazonses.extract(mail(SES_DELIVERY))
+    assert delivered.deliveries[0].action is Action.DELIVERED
+    assert delivered.deliveries[0].status == "2.6.0"

@@ -1,0 +1,40 @@
+"""Google Groups rejections: a post to a group that does not exist or does not accept it.
+
+Recognised by a mailer-daemon message carrying X-Failed-Recipients whose body links to
+"groups.google.com" (Google writes the explanation in the sender's language: "the group you
+tried to contact (NAME) may not exist, or you may not have permission to post messages to the
+group"). The group address is in X-Failed-Recipients; the diagnostic is Google's explanation,
+which always ends with the Google Groups help link. The copy follows "----- Original message
+-----".
+"""
+
+from __future__ import annotations
+
+from returnpath.model import MessageKind
+from returnpath.parsers.formats import _text
+from returnpath.parsers.formats.base import NOT_MINE, Extraction
+from returnpath.parsers.message import Message
+
+NAME = "googlegroups"
+
+_SEPARATORS = ("----- Original message -----",)
+
+
+def extract(msg: Message) -> Extraction:
+    failed = msg.header("X-Failed-Recipients")
+    if not failed or "groups.google.com" not in msg.text[: _text.TEXT_LIMIT]:
+        return NOT_MINE
+    notice = _text.cut(msg.text[: _text.TEXT_LIMIT], _SEPARATORS)
+    if "groups.google.com" not in notice or not _text.from_daemon(msg):
+        return NOT_MINE
+    # The greeting names the sender, not the group: drop the first line.
+    explanation = notice.strip().split("\n", 1)[-1]
+    message_id = _text.original_message_id(msg, _text.after(msg.text, _SEPARATORS))
+    recipients = dict.fromkeys(a.lower() for a in _text.ADDRESS.findall(failed))
+    deliveries = tuple(
+        _text.delivery(r, fmt=NAME, diagnostic=explanation, original_message_id=message_id)
+        for r in recipients
+    )
+    if not deliveries:
+        return NOT_MINE
+    return Extraction(kind=MessageKind.BOUNCE, deliveries=deliveries)
