@@ -108,7 +108,10 @@ def domain_of(address: str) -> str:
 
 
 def insert_ignoring_conflicts(conn: Connection, table: Table) -> Insert:
-    """INSERT ... ON CONFLICT DO NOTHING for the two supported backends."""
+    """INSERT ... ON CONFLICT DO NOTHING for the two supported backends.
+
+    Whether a row was inserted is told by RETURNING, not rowcount: psycopg reports -1 here.
+    """
     if conn.dialect.name == "postgresql":
         return pg_insert(table).on_conflict_do_nothing()
     return sqlite_insert(table).on_conflict_do_nothing()
@@ -144,15 +147,17 @@ def advance_checkpoint(conn: Connection, raw: RawMessage, now: datetime) -> None
     uidvalidity = raw.uidvalidity or 0
     where = and_(checkpoints.c.source == raw.source, checkpoints.c.folder == raw.folder)
     inserted = conn.execute(
-        insert_ignoring_conflicts(conn, checkpoints).values(
+        insert_ignoring_conflicts(conn, checkpoints)
+        .values(
             source=raw.source,
             folder=raw.folder,
             uidvalidity=uidvalidity,
             last_uid=raw.uid,
             updated_at=now,
         )
-    )
-    if inserted.rowcount == 1:
+        .returning(checkpoints.c.last_uid)
+    ).first()
+    if inserted is not None:
         return
     conn.execute(
         update(checkpoints)
@@ -440,7 +445,8 @@ class Recorder:
             resolution = (Category.DELIVERED if closing in _DELIVERED_LIKE else closing).value
             state, resolved_at, resolved_event = DeferralState.RESOLVED, self.now, final.id
         created = self.conn.execute(
-            insert_ignoring_conflicts(self.conn, deferrals).values(
+            insert_ignoring_conflicts(self.conn, deferrals)
+            .values(
                 recipient=address,
                 original_key=key,
                 key_kind=kind.value,
@@ -455,8 +461,9 @@ class Recorder:
                 resolved_at=resolved_at,
                 resolved_event_id=resolved_event,
             )
-        ).rowcount
-        if created == 1:
+            .returning(deferrals.c.id)
+        ).first()
+        if created is not None:
             return
         where = and_(deferrals.c.recipient == address, deferrals.c.original_key == key)
         self.conn.execute(

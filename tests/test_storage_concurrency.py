@@ -1,0 +1,120 @@
+"""Two processes recording at once on PostgreSQL: the unique keys keep the data exact."""
+
+from __future__ import annotations
+
+import multiprocessing
+from multiprocessing.synchronize import Barrier
+
+import pytest
+from sqlalchemy import func, select
+
+from returnpath.model import Category, ParseResult, RawMessage
+from returnpath.storage import open_store
+from returnpath.storage.tables import ContactHistoryRow, ContactRow, EventRow, MessageRow
+from support.pg_fixtures import truncate_all
+from support.storage_factory import T0, delivery, message
+
+pytestmark = pytest.mark.postgres
+
+ROUNDS = 15
+
+
+def _recorder(
+    url: str,
+    batch: list[tuple[RawMessage, ParseResult]],
+    barrier: Barrier,
+    out: multiprocessing.Queue,
+) -> None:
+    store = open_store(url, upgrade=False)
+    created = []
+    try:
+        for raw, result in batch:
+            barrier.wait(timeout=60)  # both processes start each message together
+            created.append(store.record(raw, result, now=T0).created)
+    finally:
+        store.close()
+    out.put(created)
+
+
+def _run_pair(url: str, batches: list[list[tuple[RawMessage, ParseResult]]]) -> list[list[bool]]:
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Barrier(len(batches))
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_recorder, args=(url, b, barrier, out)) for b in batches]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    return results
+
+
+def _counts(url: str) -> dict[str, int]:
+    store = open_store(url, upgrade=False)
+    try:
+        with store.engine.connect() as conn:
+            return {
+                table.__tablename__: conn.execute(
+                    select(func.count()).select_from(table)
+                ).scalar_one()
+                for table in (MessageRow, EventRow, ContactRow, ContactHistoryRow)
+            }
+    finally:
+        store.close()
+
+
+def test_same_messages_recorded_by_two_processes(pg_store_url: str) -> None:
+    """Scenario: two recorders race on the same 15 three-recipient bounces, message by message."""
+    truncate_all(pg_store_url)
+    batch = [
+        message(
+            delivery(f"hard{i}@example.com", Category.HARD),
+            delivery(f"soft{i}@example.com", Category.SOFT),
+            delivery("shared@example.com", Category.BLOCK),
+            source="bounces",
+            folder="INBOX",
+            uidvalidity=1,
+            uid=i + 1,
+        )
+        for i in range(ROUNDS)
+    ]
+    first, second = _run_pair(pg_store_url, [batch, batch])
+    # Each message was created by exactly one of the two processes.
+    assert all(a != b for a, b in zip(first, second, strict=True))
+    counts = _counts(pg_store_url)
+    assert counts["messages"] == ROUNDS
+    assert counts["events"] == 3 * ROUNDS
+    assert counts["contacts"] == 2 * ROUNDS + 1
+    assert counts["contact_history"] == ROUNDS  # one unsubscribe per hard-bounced address
+    store = open_store(pg_store_url, upgrade=False)
+    try:
+        with store.engine.connect() as conn:
+            shared = conn.execute(
+                select(ContactRow.block_count).where(ContactRow.address == "shared@example.com")
+            ).scalar_one()
+    finally:
+        store.close()
+    assert shared == ROUNDS
+
+
+def test_different_messages_for_one_recipient_at_once(pg_store_url: str) -> None:
+    """Scenario: two recorders each record their own hard bounces of the same new address."""
+    truncate_all(pg_store_url)
+    batches = [
+        [message(delivery("one@example.com", Category.HARD)) for _ in range(ROUNDS)]
+        for _ in range(2)
+    ]
+    first, second = _run_pair(pg_store_url, batches)
+    assert all(first) and all(second)
+    counts = _counts(pg_store_url)
+    assert counts["messages"] == counts["events"] == 2 * ROUNDS
+    assert counts["contacts"] == 1
+    assert counts["contact_history"] == 1  # unsubscribed once, whoever won
+    store = open_store(pg_store_url, upgrade=False)
+    try:
+        with store.engine.connect() as conn:
+            hard, status = conn.execute(select(ContactRow.hard_count, ContactRow.status)).one()
+    finally:
+        store.close()
+    assert (hard, status) == (2 * ROUNDS, "unsubscribed")
