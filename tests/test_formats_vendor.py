@@ -10,11 +10,15 @@ import pytest
 from returnpath.model import Action, MessageKind, Reason
 from returnpath.parsers.formats import (
     amazonses,
+    domino,
     dragonfly,
     exchange,
     exim,
     gmail,
     googlegroups,
+    mfilter,
+    notes,
+    opensmtpd,
     postfix,
     qmail,
     sendmail,
@@ -34,6 +38,10 @@ VENDOR_MODULES: list[ModuleType] = [
     yahoo,
     googlegroups,
     amazonses,
+    opensmtpd,
+    notes,
+    domino,
+    mfilter,
 ]
 
 
@@ -793,3 +801,134 @@ def test_amazonses_complaint_and_delivery():
     delivered = amazonses.extract(mail(SES_DELIVERY))
     assert delivered.deliveries[0].action is Action.DELIVERED
     assert delivered.deliveries[0].status == "2.6.0"
+
+
+# --------------------------------------------------------------------------- opensmtpd
+
+OPENSMTPD = """
+From: Mailer Daemon <MAILER-DAEMON@mx.example.org>
+To: sender@example.com
+Subject: Delivery status notification: error
+
+    Hi!
+
+    This is the MAILER-DAEMON, please DO NOT REPLY to this e-mail.
+
+    An error has occurred while attempting to deliver a message for
+    the following list of recipients:
+
+user@example.net: 550 5.1.1 <user@example.net>: Recipient address rejected: User unknown
+nohost@example.invalid: Domain does not exist
+
+    Below is a copy of the original message:
+
+Message-ID: <orig-13@example.com>
+"""
+
+OPENSMTPD_DELAYED = """
+From: Mailer Daemon <MAILER-DAEMON@mx.example.org>
+Subject: Delivery status notification: warning
+
+    This is the MAILER-DAEMON, please DO NOT REPLY to this e-mail.
+
+    A message is delayed for more than 4 hours for the following
+    list of recipients:
+
+user@example.net: Network error on destination MXs
+
+    Please note that this is only a temporary failure report.
+"""
+
+
+def test_opensmtpd_recipient_lines():
+    """Scenario: OpenSMTPD lists "address: reason" lines, a remote reply and a local error."""
+    user, nohost = opensmtpd.extract(mail(OPENSMTPD)).deliveries
+    assert (user.recipient, user.status, user.reply_code) == ("user@example.net", "5.1.1", "550")
+    assert nohost.diagnostic == "Domain does not exist"
+    assert nohost.action is Action.FAILED
+    assert user.original_message_id == "<orig-13@example.com>"
+
+
+def test_opensmtpd_delay_warning():
+    """Scenario: OpenSMTPD's "temporary failure report" is a delay."""
+    (only,) = opensmtpd.extract(mail(OPENSMTPD_DELAYED)).deliveries
+    assert (only.action, only.diagnostic) == (Action.DELAYED, "Network error on destination MXs")
+
+
+# --------------------------------------------------------------------------- notes, domino
+
+NOTES = """
+From: postmaster@notes.example.org
+Subject: Undeliverable message
+
+------- Failure Reasons  --------
+
+User not listed in public Name & Address Book
+user@example.org
+
+------- Returned Message --------
+Message-ID: <orig-14@example.com>
+"""
+
+DOMINO = """
+From: Postmaster@example.org
+Subject: DELIVERY FAILURE: User Some Name (user@example.org) not listed in Domino Directory
+
+Your message
+
+  Subject: hello
+
+was not delivered to:
+
+  user@example.org
+
+because:
+
+  User Some Name (user@example.org) not listed in Domino Directory
+"""
+
+
+def test_notes_failure_reasons_section():
+    """Scenario: Lotus Notes gives the reason first, then the address, in its own section."""
+    (only,) = notes.extract(mail(NOTES)).deliveries
+    assert only.recipient == "user@example.org"
+    assert only.diagnostic == "User not listed in public Name & Address Book"
+    assert only.original_message_id == "<orig-14@example.com>"
+
+
+def test_domino_not_delivered_because():
+    """Scenario: Domino's "was not delivered to: ... because: ..." report."""
+    (only,) = domino.extract(mail(DOMINO)).deliveries
+    assert only.recipient == "user@example.org"
+    assert only.diagnostic == "User Some Name (user@example.org) not listed in Domino Directory"
+
+
+# --------------------------------------------------------------------------- mfilter
+
+MFILTER = """
+From: POSTMASTER <postmaster@example.org>
+Subject: failure notice
+Content-Type: text/plain; charset="utf-8"
+
+このメールは「m-FILTER」が自動的に生成して送信しています。
+以下のメールアドレスへの送信に失敗しました。
+user@example.net
+
+-------server message
+550 5.1.1 unknown user <user@example.net>
+
+-------SMTP command
+RCPT TO:<user@example.net>
+
+-------original message
+Message-ID: <orig-15@example.com>
+"""
+
+
+def test_mfilter_server_message_and_command():
+    """Scenario: m-FILTER gives the remote reply and the SMTP command in their own sections."""
+    (only,) = mfilter.extract(mail(MFILTER)).deliveries
+    assert only.recipient == "user@example.net"
+    assert only.diagnostic == "550 5.1.1 unknown user <user@example.net>"
+    assert (only.smtp_command, only.status) == ("RCPT", "5.1.1")
+    assert only.original_message_id == "<orig-15@example.com>"
