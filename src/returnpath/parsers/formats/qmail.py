@@ -24,6 +24,9 @@ _MARKERS = (
     "qmail-send program",
     "wasn't able to deliver your message to the following addresses",
     "was not able to deliver your message to the following addresses",
+    # qmail-based ISP relays: "Message from HOST. Unable to deliver message to the following
+    # address(es)." with qmail's "<user@host>:" blocks.
+    "Unable to deliver message to the following address(es).",
 )
 _SEPARATORS = (
     "--- Below this line is a copy of the message",

@@ -1,0 +1,158 @@
+"""Plain-text bounces from mail systems with no module of their own (appliances, webmail, ISPs).
+
+Recognised only when the message presents itself as a bounce: sent by a mail system
+(MAILER-DAEMON, postmaster, "Mail Delivery System", empty Return-Path) with a failure Subject
+("Undeliverable", "Mail delivery failed", "failure notice", "Returned mail", "Delivery Status
+Notification", "Unzustellbar", "Non remis", ...). The notification text is cut where the
+returned copy starts ("Original message follows", "copy of the message", quoted headers ...).
+Each address in what remains, other than the sender's and the mail system's own, is a failed
+recipient; its diagnostic is the SMTP reply nearest after it ("550 5.1.1 ..."), else the
+text on its own line ("Unknown user: user@host" gives "Unknown user:"), else the line
+after it. Runs after every named format, so it only sees mail none of them claimed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from returnpath.model import Action, Delivery, MessageKind
+from returnpath.parsers.formats import _text
+from returnpath.parsers.formats.base import NOT_MINE, Extraction
+from returnpath.parsers.message import Message
+
+NAME = "textbounce"
+
+_SUBJECTS = re.compile(
+    r"undeliver|undelivered|delivery fail|failure notice|returned mail|delivery status"
+    r"|mail delivery|non[- ]?delivery|could not be delivered|delivery problem|failed delivery"
+    r"|unzustellbar|nicht zustellbar|non remis|non recapitabile|no se puede entregar"
+    r"|onbestelbaar|error sending|mail system error|returned to sender|delivery error"
+    r"|delivery has failed|could not send|not delivered",
+    re.I,
+)
+_SEPARATORS = (
+    "Original message follows",
+    "original message follows",
+    "Below this line is a copy",
+    "copy of the message",
+    "copy of your message",
+    "Included is a copy of the message",
+    "The header of the original message",
+    "------ Original message",
+    "----- Original message",
+    "-----Original Message",
+    "Original message headers",
+    "original message header",
+    "Returned Message",
+    "Unsent message follows",
+    "Message headers follow",
+)
+_QUOTED_HEADERS = re.compile(r"^(?:Received|Return-Path|Message-ID|DKIM-Signature):", re.M | re.I)
+_REPLY = re.compile(r"(?<![\d.\w-])[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\b)?.{4,}")
+_DELAY = re.compile(
+    r"delayed|will be retried|still trying|not yet been delivered|will continue to try"
+    r"|temporary failure report|warning message only",
+    re.I,
+)
+_NOT_RECIPIENT = ("mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon")
+
+
+def extract(msg: Message) -> Extraction:
+    if not _SUBJECTS.search(msg.subject) or not _text.from_daemon(msg):
+        return NOT_MINE
+    text = msg.text[: _text.TEXT_LIMIT]
+    notice = _text.cut(text, _SEPARATORS)
+    quoted = _QUOTED_HEADERS.search(notice)
+    if quoted:
+        notice = notice[: quoted.start()]
+    own = {msg.from_address, *(_own_addresses(msg))}
+    lines = notice.split("\n")
+    deliveries: list[Delivery] = []
+    delayed = bool(_DELAY.search(msg.subject)) or bool(_DELAY.search(notice[:2000]))
+    for index, line in enumerate(lines):
+        for match in _text.ADDRESS.finditer(line):
+            address = match.group(0).strip(".").lower()
+            if address in own or address.split("@")[0] in _NOT_RECIPIENT:
+                continue
+            if "mailto:" in line[max(0, match.start() - 8) : match.start()] and any(
+                d.recipient == address for d in deliveries
+            ):
+                continue
+            deliveries.append(
+                _text.delivery(
+                    address,
+                    fmt=NAME,
+                    diagnostic=_diagnostic(lines, index, match),
+                    action=Action.DELAYED if delayed else Action.FAILED,
+                )
+            )
+    deliveries = list(_text.unique(deliveries))
+    if not deliveries:
+        return NOT_MINE
+    message_id = _text.original_message_id(msg, _text.after(text, _SEPARATORS))
+    if message_id:
+        deliveries = [_with_message_id(d, message_id) for d in deliveries]
+    return Extraction(kind=MessageKind.BOUNCE, deliveries=tuple(deliveries))
+
+
+def _own_addresses(msg: Message) -> list[str]:
+    """The bounce's own To/Reply-To (the sender of the original), which are not failures."""
+    found = []
+    for name in ("To", "Reply-To", "Sender"):
+        address = _text.clean_address(msg.header(name))
+        if address:
+            found.append(address)
+    return found
+
+
+def _diagnostic(lines: list[str], index: int, match: re.Match[str]) -> str | None:
+    """The SMTP reply nearest after the address, else the rest of its line, else what follows.
+
+    The search stops at the next line that names another address, so that one recipient does
+    not take another's reply.
+    """
+    for offset, line in enumerate(lines[index : index + 10]):
+        if offset and _text.ADDRESS_LINE.match(line):
+            break
+        reply = _REPLY.search(line)
+        if reply:
+            return _balanced(reply.group(0))
+    line = lines[index].strip()
+    rest = (line[: match.start()] + line[match.end() :]).strip(" <>:;,.()*\t")
+    if len(rest.split()) >= 2:
+        return _balanced(line.strip(" *\t"))
+    following: list[str] = []
+    for line in lines[index + 1 : index + 8]:
+        stripped = line.strip()
+        if not stripped:
+            if following and not following[-1].endswith(":"):
+                break
+            continue
+        if _text.ADDRESS_LINE.match(line) or not any(c.isalpha() for c in stripped):
+            if following:
+                break
+            continue
+        following.append(stripped)
+        if len(following) >= 3:
+            break
+    if following:
+        return " ".join(following)
+    # Nothing after the address: the reason was given before the list of addresses.
+    before = [b.strip() for b in lines[max(0, index - 4) : index] if b.strip()]
+    before = [b for b in before if not _text.ADDRESS.search(b)]
+    return " ".join(before[-3:]) or rest or None
+
+
+def _balanced(text: str) -> str:
+    """Drop a closing bracket whose opening one was cut off with the text before the reply."""
+    text = text.strip()
+    for opening, closing in ("[]", "()"):
+        if text.endswith(closing) and opening not in text:
+            text = text[:-1].rstrip()
+    return text
+
+
+def _with_message_id(delivery: Delivery, message_id: str) -> Delivery:
+    from dataclasses import replace
+
+    return replace(delivery, original_message_id=message_id)
