@@ -20,6 +20,32 @@ ORIGINAL_TYPES = ("message/rfc822", "text/rfc822-headers", "message/rfc822-heade
 STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
 
 _WS = re.compile(r"\s+")
+#: How much notification text formats scan: enough for any real notification, and it keeps
+#: the cost of a 50 MB message bounded.
+TEXT_LIMIT = 256 * 1024
+#: A "Name: value" field line of a header-like block (DSN fields, quoted headers).
+_FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*)$")
+_ADDR = re.compile(r"[^\s<>\"'(),;:\[\]]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]{2,}")
+#: Local parts (or display names) of the senders of delivery failure notices.
+_DAEMON = re.compile(
+    r"^(?:mailer[-_.]?daemon|mail[-_.]?daemon|postmaster|mail[-_ .]?delivery|mdaemon"
+    r"|double-bounce|mailer|mail[-_ ]?administrator|microsoftexchange[0-9a-f]*|mail[-_ ]?router"
+    r"|internet mail delivery|mail delivery subsystem|mail delivery system|smtp)\b",
+    re.I,
+)
+#: Subjects of delivery failure / delay notices, in the languages mail systems use.
+BOUNCE_SUBJECT = re.compile(
+    r"undeliver|undelivered|returned mail|mail delivery failed|delivery status notification"
+    r"|failure notice|delivery failure|delivery has failed|delivery failed|non[- ]?deliver"
+    r"|could not be delivered|couldn't be delivered|mail system error|delivery problem"
+    r"|warning: could not send|delayed mail|delivery delayed|delivery notification"
+    r"|unzustellbar|nicht zustellbar|unzustellbare|non remis|non-remise|no entregado"
+    r"|non recapitato|returned to sender|mail not delivered|delivery report"
+    r"|message delivery error|notification d'état de remise|unable to deliver",
+    re.I,
+)
+#: Where a plain-text bounce starts quoting the original message's headers.
+_QUOTED_MSGID = re.compile(r"^[ \t>]*Message-I[Dd][ \t]*:[ \t]*(<[^>\s]+>|\S+)", re.M)
 
 
 def normalise_newlines(raw: bytes) -> bytes:
@@ -29,20 +55,44 @@ def normalise_newlines(raw: bytes) -> bytes:
     return raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
+def _decode_bytes(data: bytes, charset: str | None) -> str:
+    """Header bytes in their charset; unknown or missing charsets: UTF-8, then latin-1."""
+    if charset and charset.lower() not in ("unknown-8bit", "us-ascii", "ascii"):
+        try:
+            return data.decode(charset, errors="replace")
+        except LookupError:
+            pass
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
 def decode_header_value(value: object) -> str:
     """A header value as text: RFC 2047 decoded, unfolded, unknown charsets tolerated."""
     if value is None:
         return ""
     if isinstance(value, email.header.Header):
-        value = str(value)
+        # compat32 wraps raw 8-bit header bytes in a Header ("unknown-8bit")
+        chunks = []
+        for chunk, charset in email.header.decode_header(value):
+            if isinstance(chunk, bytes):
+                chunks.append(_decode_bytes(chunk, charset))
+            else:
+                chunks.append(chunk)
+        value = "".join(chunks)
     text = str(value)
+    if any("\udc80" <= ch <= "\udcff" for ch in text):
+        # raw 8-bit header bytes, kept by the parser as surrogates: most such mail is UTF-8
+        raw = text.encode("utf-8", "surrogateescape")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
     if "=?" in text:
         try:
             parts = email.header.decode_header(text)
-            text = "".join(
-                p.decode(c or "ascii", errors="replace") if isinstance(p, bytes) else p
-                for p, c in parts
-            )
+            text = "".join(_decode_bytes(p, c) if isinstance(p, bytes) else p for p, c in parts)
         except (LookupError, ValueError, AssertionError):
             pass
     return _WS.sub(" ", text).strip()
@@ -126,6 +176,83 @@ class Message:
         return None
 
     @cached_property
+    def size(self) -> int:
+        return len(self.raw)
+
+    @cached_property
+    def from_daemon(self) -> bool:
+        """From is a mailer daemon, postmaster or similar system sender."""
+        local = self.from_address.partition("@")[0]
+        name = email.utils.parseaddr(self.from_header)[0]
+        return bool(_DAEMON.match(local) or (name and _DAEMON.match(name.strip("\"' "))))
+
+    @cached_property
+    def looks_like_bounce(self) -> bool:
+        """Whether the message presents itself as a delivery failure/delay notice.
+
+        Any one signal suffices: a report content type, a mailer-daemon sender, a failure
+        subject, or an X-Failed-Recipients header.
+        """
+        return bool(
+            self.content_type == "multipart/report"
+            or self.status_parts
+            or self.from_daemon
+            or self.msg.get("X-Failed-Recipients")
+            or BOUNCE_SUBJECT.search(self.subject)
+        )
+
+    @cached_property
+    def status_text(self) -> str:
+        """The raw text of the delivery-status part(s), "" when there is none."""
+        chunks: list[str] = []
+        for part in self.status_parts:
+            payload = part.get_payload()
+            if isinstance(payload, list):
+                # compat32 parses each DSN block as a headers-only message
+                for block in payload:
+                    if isinstance(block, email.message.Message):
+                        chunks.append(
+                            "\n".join(f"{k}: {decode_header_value(v)}" for k, v in block.items())
+                        )
+                        rest = block.get_payload()
+                        if isinstance(rest, str) and rest.strip():
+                            chunks.append(rest)
+            else:
+                chunks.append(part_text(part))
+        return "\n\n".join(chunks)
+
+    @cached_property
+    def original_headers(self) -> email.message.Message | None:
+        """The headers of the returned original, from its part, or None when not returned."""
+        part = self.original_part
+        if part is None:
+            return None
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            for inner in payload:
+                if isinstance(inner, email.message.Message):
+                    return inner
+            return None
+        text = part_text(part).lstrip()
+        if not text:
+            return None
+        return email.message_from_string(text)
+
+    @cached_property
+    def original_message_id(self) -> str | None:
+        """The Message-ID of the returned original: from its part, else from quoted headers."""
+        headers = self.original_headers
+        if headers is not None:
+            value = decode_header_value(headers.get("Message-ID"))
+            if value:
+                return value
+        body = self.text if self.original_part is None else ""
+        m = _QUOTED_MSGID.search(body[:TEXT_LIMIT])
+        if m and ("@" in m.group(1) or m.group(1).startswith("<")):
+            return m.group(1)
+        return None
+
+    @cached_property
     def text(self) -> str:
         """The human-readable notification: the text parts before the returned original.
 
@@ -133,7 +260,7 @@ class Message:
         copy of the original: formats cut at their own separators).
         """
         if not self.msg.is_multipart():
-            return part_text(self.msg)
+            return part_text(self.msg)[:TEXT_LIMIT]
         chunks: list[str] = []
         for p in self.msg.walk():
             ctype = p.get_content_type()
@@ -148,7 +275,91 @@ class Message:
                 if ctype == "text/html":
                     body = html_to_text(body)
                 chunks.append(body)
-        return "\n".join(chunks)
+            if sum(len(c) for c in chunks) > TEXT_LIMIT:
+                break
+        return "\n".join(chunks)[:TEXT_LIMIT]
+
+
+def parse_fields(text: str) -> list[list[tuple[str, str]]]:
+    """Header-like text split into blocks of (lower-cased name, unfolded value) fields.
+
+    Blocks are separated by blank lines; continuation lines (leading white space) are folded
+    into the previous field; lines that are not fields are skipped. Used for DSN
+    per-message/per-recipient blocks and feedback reports, which are often slightly broken.
+    """
+    blocks: list[list[tuple[str, str]]] = []
+    current: list[tuple[str, str]] = []
+    for line in text[:TEXT_LIMIT].split("\n"):
+        if not line.strip():
+            if current:
+                blocks.append(current)
+                current = []
+            continue
+        if line[0] in " \t" and current:
+            name, value = current[-1]
+            current[-1] = (name, f"{value} {line.strip()}".strip())
+            continue
+        m = _FIELD.match(line)
+        if m:
+            current.append((m.group(1).lower(), m.group(2).strip()))
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def find_addresses(text: str) -> list[str]:
+    """Every e-mail address in a piece of text, in order of appearance, duplicates kept."""
+    return [a.strip(".") for a in _ADDR.findall(text)]
+
+
+def clean_address(value: str | None) -> str | None:
+    """An address as given in a DSN field or text, normalised: "rfc822;" prefix, <>, quotes
+    and spaces stripped, the domain lower-cased; None when nothing address-like remains."""
+    if not value:
+        return None
+    text = value.strip()
+    if ";" in text:
+        kind, _, rest = text.partition(";")
+        if "@" not in kind:
+            text = rest.strip()
+    text = text.strip().strip("<>").strip()
+    if "<" in text and ">" in text:
+        text = text[text.index("<") + 1 : text.rindex(">")]
+    text = text.strip().strip("'\"").strip()
+    if text.lower().startswith("mailto:"):
+        text = text[7:]
+    if "@" not in text or " " in text:
+        found = find_addresses(text)
+        if not found:
+            return None
+        text = found[0]
+    local, _, domain = text.rpartition("@")
+    local = local.strip().strip("'\"")
+    domain = domain.strip().strip(".>").lower()
+    if not local or not domain:
+        return None
+    return f"{local}@{domain}"
+
+
+_PARAGRAPH = re.compile(r"\n[ \t]*\n")
+_SPACE = re.compile(r"\s+")
+
+
+def paragraph_about(text: str, recipient: str, limit: int = 1000) -> str | None:
+    """The paragraph of the notification that names the recipient (and the next one when it
+    is no more than the address), whitespace collapsed; None when the text never names it."""
+    at = text.lower().find(recipient.lower())
+    if at < 0:
+        return None
+    start = text.rfind("\n\n", 0, at)
+    start = 0 if start < 0 else start
+    end_match = _PARAGRAPH.search(text, at)
+    end = end_match.start() if end_match else len(text)
+    chunk = text[start:end]
+    if len(_SPACE.sub(" ", chunk).strip()) <= len(recipient) + 4 and end_match:
+        following = _PARAGRAPH.search(text, end_match.end())
+        chunk = text[start : following.start() if following else len(text)]
+    return _SPACE.sub(" ", chunk).strip()[:limit] or None
 
 
 _TAG = re.compile(r"<[^>]+>")

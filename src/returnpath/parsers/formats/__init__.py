@@ -7,11 +7,36 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from returnpath.parsers.formats import dragonfly, exchange, exim, gmail, postfix, qmail, sendmail
+from returnpath.parsers.formats import (
+    amazonses,
+    arf,
+    autoreply,
+    domino,
+    dragonfly,
+    dsn,
+    exchange,
+    exim,
+    fallback,
+    gmail,
+    googlegroups,
+    mfilter,
+    notes,
+    opensmtpd,
+    postfix,
+    qmail,
+    sendmail,
+    textbounce,
+    yahoo,
+)
 from returnpath.parsers.formats.base import NOT_MINE, Extraction
 
 FORMATS: list[ModuleType] = [
     # --- standards first: they say what they mean in machine-readable fields
+    arf,  # RFC 5965 feedback reports (before dsn: both are multipart/report)
+    dsn,  # RFC 3464 delivery status notifications, also DSN fields inline in text
+    # auto-replies before the text formats, so that no text heuristic reads an out-of-office
+    # note as a bounce; autoreply itself declines anything presenting itself as a bounce
+    autoreply,
     # --- vendor and plain-text bounces, by mail system
     exim,  # also Mail.Ru and other Exim-based relays
     qmail,
@@ -20,7 +45,17 @@ FORMATS: list[ModuleType] = [
     gmail,  # Google's text bounces from before it sent RFC 3464 reports
     dragonfly,
     exchange,  # Exchange 2003-2019, Office 365, Outlook.com NDRs
+    yahoo,
+    googlegroups,
+    amazonses,  # SES notifications (JSON) forwarded by email
+    opensmtpd,
+    notes,  # Lotus Notes
+    domino,  # IBM / HCL Domino
+    mfilter,  # m-FILTER appliance (Japanese)
+    # any other mail system's text bounce: after every named format, before the last resorts
+    textbounce,
     # --- last resorts
+    fallback,  # X-Failed-Recipients / flufl.bounce, gated to small bounce-looking mail
 ]
 
 __all__ = ["FORMATS", "NOT_MINE", "Extraction"]

@@ -1,0 +1,256 @@
+"""Delivery -> Verdict: category, reason and the id of the rule that decided, from rules.toml.
+
+The rules are data (rules.toml, loaded once). Each rule lists conditions; all the conditions
+a rule names must hold, and the first rule that matches decides. The conditions are:
+
+- `action`: the DSN action is one of these ("failed", "delayed", "delivered", ...; "" = none)
+- `hint`: the format's hint is one of these reasons (an auto-reply, a feedback report)
+- `status`: the enhanced status code matches one of these patterns ("5.1.1", "4.4.*", "*.2.2")
+- `code`: the SMTP reply code matches one of these patterns ("550", "5**")
+- `command`: the SMTP command the reply answered is one of these ("MAIL", "RCPT", "DATA", ...)
+- `text`: one of these regular expressions (case-insensitive) occurs in the diagnostic text;
+  "@name" stands for the list `name` of the [patterns] table, shared by several rules
+
+A rule with `category` but no `reason` (the deferral rule) fixes the category only; the
+next matching rule with a reason supplies the reason, and the verdict's rule is
+"<category rule>/<reason rule>". A rule with a reason but no category takes the category
+the reason implies (model.REASON_CATEGORY), except that a hard reason given with only
+transient codes (4.x.x / 4xx, nothing permanent) is soft: a hard verdict needs the receiving
+side to have said the failure is permanent; `notaccept` is hard only with a 5xx code.
+
+The status used is the most specific one known: the DSN Status, unless it is generic
+(x.0.0) and the diagnostic text carries a specific code ("Status: 5.0.0" with
+"550 5.1.1 user unknown" is 5.1.1). Text rules come before status rules in rules.toml, so
+what the receiving server said beats a generic code.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+
+from returnpath.model import REASON_CATEGORY, Category, Delivery, Reason, Verdict
+from returnpath.parsers.smtp import diagnostic_codes
+
+#: How much diagnostic text the text rules read; real replies are far shorter.
+_TEXT_LIMIT = 4096
+
+
+class RulesError(ValueError):
+    """Raised at import when rules.toml is malformed (a broken rules file must not ship)."""
+
+
+def _pattern(values: list[str], kind: str) -> re.Pattern[str]:
+    """Code patterns ("5.1.*", "5**") as one anchored regex."""
+    alternatives = []
+    for value in values:
+        if kind == "status":
+            parts = [r"\d{1,3}" if p in ("*", "x", "X") else re.escape(p) for p in value.split(".")]
+            alternatives.append(r"\.".join(parts))
+        else:
+            alternatives.append("".join(r"\d" if c in "*xX" else re.escape(c) for c in value))
+    return re.compile("^(?:" + "|".join(alternatives) + ")$")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One entry of rules.toml."""
+
+    id: str
+    category: Category | None
+    reason: Reason | None
+    actions: frozenset[str] | None
+    hints: frozenset[Reason] | None
+    status: re.Pattern[str] | None
+    code: re.Pattern[str] | None
+    commands: frozenset[str] | None
+    text: re.Pattern[str] | None
+    sample: str
+    sample_status: str | None
+    sample_code: str | None
+    sample_action: str | None
+    sample_hint: Reason | None
+    sample_command: str | None
+
+    def matches(self, facts: _Facts) -> bool:
+        if self.actions is not None and facts.action not in self.actions:
+            return False
+        if self.hints is not None and facts.hint not in self.hints:
+            return False
+        if self.status is not None and not (facts.status and self.status.match(facts.status)):
+            return False
+        if self.code is not None and not (facts.code and self.code.match(facts.code)):
+            return False
+        if self.commands is not None and facts.command not in self.commands:
+            return False
+        return self.text is None or bool(facts.text and self.text.search(facts.text))
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    action: str
+    hint: Reason | None
+    status: str | None
+    code: str | None
+    command: str | None
+    text: str
+
+
+_KNOWN_KEYS = {
+    "id", "category", "reason", "action", "hint", "status", "code", "command", "text", "sample",
+    "sample_status", "sample_code", "sample_action", "sample_hint", "sample_command", "note",
+}  # fmt: skip
+
+
+def _load_rule(entry: dict[str, object], patterns: dict[str, list[str]]) -> Rule:
+    unknown = set(entry) - _KNOWN_KEYS
+    rule_id = str(entry.get("id", ""))
+    if unknown or not rule_id:
+        raise RulesError(f"rule {rule_id!r}: missing id or unknown keys {sorted(unknown)}")
+
+    def strings(key: str) -> list[str] | None:
+        value = entry.get(key)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return list(value)
+        raise RulesError(f"rule {rule_id!r}: {key} must be a string or a list of strings")
+
+    try:
+        category = Category(entry["category"]) if "category" in entry else None
+        reason = Reason(entry["reason"]) if "reason" in entry else None
+        hints = strings("hint")
+        sample_hint = Reason(entry["sample_hint"]) if "sample_hint" in entry else None
+        texts: list[str] = []
+        for t in strings("text") or []:
+            if t.startswith("@"):
+                if t[1:] not in patterns:
+                    raise RulesError(f"rule {rule_id!r}: no pattern list {t!r}")
+                texts.extend(patterns[t[1:]])
+            else:
+                texts.append(t)
+        text = re.compile("|".join(f"(?:{t})" for t in texts), re.I) if texts else None
+    except (ValueError, re.error) as exc:
+        raise RulesError(f"rule {rule_id!r}: {exc}") from exc
+    if category is None and reason is None:
+        raise RulesError(f"rule {rule_id!r}: needs a category or a reason")
+    if "sample" not in entry:
+        raise RulesError(f"rule {rule_id!r}: every rule carries the real reply it matches")
+    actions = strings("action")
+    status = strings("status")
+    code = strings("code")
+    commands = strings("command")
+    return Rule(
+        id=rule_id,
+        category=category,
+        reason=reason,
+        actions=frozenset(actions) if actions is not None else None,
+        hints=frozenset(Reason(h) for h in hints) if hints is not None else None,
+        status=_pattern(status, "status") if status else None,
+        code=_pattern(code, "code") if code else None,
+        commands=frozenset(c.upper() for c in commands) if commands is not None else None,
+        text=text,
+        sample=str(entry["sample"]),
+        sample_status=str(entry["sample_status"]) if "sample_status" in entry else None,
+        sample_code=str(entry["sample_code"]) if "sample_code" in entry else None,
+        sample_action=str(entry["sample_action"]) if "sample_action" in entry else None,
+        sample_hint=sample_hint,
+        sample_command=str(entry["sample_command"]) if "sample_command" in entry else None,
+    )
+
+
+def load_rules(text: str | None = None) -> tuple[Rule, ...]:
+    """The rules, in order, from rules.toml (or from `text`, for tests)."""
+    if text is None:
+        text = resources.files("returnpath.parsers").joinpath("rules.toml").read_text("utf-8")
+    data = tomllib.loads(text)
+    patterns = data.get("patterns", {})
+    if not isinstance(patterns, dict) or not all(
+        isinstance(v, list) and all(isinstance(p, str) for p in v) for v in patterns.values()
+    ):
+        raise RulesError("[patterns] must map names to lists of regular expressions")
+    rules = tuple(_load_rule(entry, patterns) for entry in data.get("rule", []))
+    seen: set[str] = set()
+    for rule in rules:
+        if rule.id in seen:
+            raise RulesError(f"duplicate rule id {rule.id!r}")
+        seen.add(rule.id)
+    return rules
+
+
+RULES: tuple[Rule, ...] = load_rules()
+
+_FALLBACK = Verdict(Category.UNKNOWN, Reason.UNDEFINED, "no-rule")
+
+
+def facts_of(delivery: Delivery) -> _Facts:
+    """The normalised inputs of the rules for one delivery."""
+    text = (delivery.diagnostic or "")[:_TEXT_LIMIT]
+    code, text_status = diagnostic_codes(text)
+    status = delivery.status
+    if text_status and (
+        status is None
+        or (status.endswith(".0.0") and text_status[0] == status[0])
+        or status[0] not in "245"
+    ):
+        status = text_status
+    return _Facts(
+        action=delivery.action.value,
+        hint=delivery.hint,
+        status=status,
+        code=delivery.reply_code or code,
+        command=(delivery.smtp_command or "").upper() or None,
+        text=text,
+    )
+
+
+def _final_category(rule: Rule, facts: _Facts) -> Category:
+    assert rule.reason is not None
+    category = rule.category or REASON_CATEGORY[rule.reason]
+    if category is Category.HARD:
+        permanent = (facts.code or "").startswith("5") or (facts.status or "").startswith("5")
+        transient = (facts.code or "").startswith("4") or (facts.status or "").startswith("4")
+        if (transient and not permanent) or (rule.reason is Reason.NOT_ACCEPT and not permanent):
+            return Category.SOFT
+    return category
+
+
+def classify_facts(facts: _Facts, rules: tuple[Rule, ...] = RULES) -> Verdict:
+    """The verdict of the first matching rule(s) for these facts."""
+    category_rule: Rule | None = None
+    for rule in rules:
+        if category_rule is not None and rule.reason is None:
+            continue
+        if not rule.matches(facts):
+            continue
+        if rule.reason is None:
+            category_rule = rule
+            continue
+        if category_rule is not None:
+            assert category_rule.category is not None
+            return Verdict(category_rule.category, rule.reason, f"{category_rule.id}/{rule.id}")
+        return Verdict(_final_category(rule, facts), rule.reason, rule.id)
+    if category_rule is not None:
+        assert category_rule.category is not None
+        return Verdict(category_rule.category, Reason.UNDEFINED, category_rule.id)
+    return _FALLBACK
+
+
+def classify(delivery: Delivery) -> Verdict:
+    """Category, reason and deciding rule for one delivery."""
+    return classify_facts(facts_of(delivery))
+
+
+def first_match(
+    delivery: Delivery, *, with_reason: bool = False, rules: tuple[Rule, ...] = RULES
+) -> Rule | None:
+    """The first rule whose conditions hold (only rules giving a reason, with `with_reason`)."""
+    facts = facts_of(delivery)
+    for rule in rules:
+        if (rule.reason is not None or not with_reason) and rule.matches(facts):
+            return rule
+    return None

@@ -1,0 +1,77 @@
+"""RFC 5965 Abuse Reporting Format (feedback loop) reports.
+
+Recognised by a `message/feedback-report` part (inside `multipart/report;
+report-type=feedback-report`). The complained-about recipient is Original-Rcpt-To or
+Removal-Recipient in the report, else the To of the returned original. Feedback-Type
+(abuse, fraud, opt-out, auth-failure, not-spam, virus, other) is kept on each delivery.
+"""
+
+from __future__ import annotations
+
+import email.message
+import email.utils
+
+from returnpath.model import Delivery, MessageKind, Reason
+from returnpath.parsers.formats.base import NOT_MINE, Extraction
+from returnpath.parsers.message import Message, clean_address, decode_header_value, parse_fields
+from returnpath.parsers.message import part_text as _part_text
+
+NAME = "arf"
+
+_REPORT_TYPES = ("message/feedback-report",)
+
+
+def _report_text(msg: Message) -> str | None:
+    for part in msg.msg.walk():
+        if part.get_content_type() not in _REPORT_TYPES:
+            continue
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            lines: list[str] = []
+            for block in payload:
+                if isinstance(block, email.message.Message):
+                    lines.extend(f"{k}: {decode_header_value(v)}" for k, v in block.items())
+                    rest = block.get_payload()
+                    if isinstance(rest, str):
+                        lines.append(rest)
+            return "\n".join(lines)
+        return _part_text(part)
+    return None
+
+
+def extract(msg: Message) -> Extraction:
+    """The complaint of a feedback report; NOT_MINE without a message/feedback-report part."""
+    text = _report_text(msg)
+    if text is None:
+        return NOT_MINE
+    fields: dict[str, list[str]] = {}
+    for block in parse_fields(text):
+        for name, value in block:
+            fields.setdefault(name, []).append(value)
+    feedback_type = (fields.get("feedback-type") or ["other"])[0].strip().lower() or "other"
+    recipients: list[str] = []
+    for name in ("original-rcpt-to", "removal-recipient"):
+        for value in fields.get(name, []):
+            address = clean_address(value)
+            if address and address not in recipients:
+                recipients.append(address)
+    original = msg.original_headers
+    if not recipients and original is not None:
+        for _, addr in email.utils.getaddresses(
+            [decode_header_value(v) for v in original.get_all("To", [])]
+        ):
+            address = clean_address(addr)
+            if address and address not in recipients:
+                recipients.append(address)
+    original_id = msg.original_message_id
+    deliveries = tuple(
+        Delivery(
+            recipient=r,
+            feedback_type=feedback_type,
+            original_message_id=original_id,
+            format=NAME,
+            hint=Reason.FEEDBACK,
+        )
+        for r in (recipients or [None])
+    )
+    return Extraction(kind=MessageKind.FEEDBACK, deliveries=deliveries)

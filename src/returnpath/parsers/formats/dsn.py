@@ -1,0 +1,125 @@
+"""RFC 3464 delivery status notifications.
+
+Recognised by a `message/delivery-status` (or RFC 6533 `message/global-delivery-status`)
+part, usually inside `multipart/report; report-type=delivery-status`. Each per-recipient
+block gives Final-/Original-Recipient, Action, Status, Diagnostic-Code, Remote-MTA and
+Last-Attempt-Date. Many mail systems send the same fields as plain text in the body; those
+are accepted too when the block is unmistakable (a recipient field plus Action or Status).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from returnpath.model import Action, Delivery, MessageKind
+from returnpath.parsers.formats.base import NOT_MINE, Extraction
+from returnpath.parsers.message import Message, clean_address, paragraph_about, parse_fields
+from returnpath.parsers.smtp import diagnostic_codes, diagnostic_text, last_command, strip_type
+
+NAME = "dsn"
+
+_ACTIONS = {a.value: a for a in Action if a is not Action.NONE}
+_STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+#: A body that carries DSN fields inline, not in their own part.
+_INLINE = re.compile(r"^(?:Final|Original)-Recipient[ \t]*:", re.I | re.M)
+
+
+def _action(value: str) -> Action:
+    word = value.strip().lower().split(" ", 1)[0].strip(";,.()") if value.strip() else ""
+    if word in _ACTIONS:
+        return _ACTIONS[word]
+    # seen in the wild: "failure", "delay", "deferred", "success"
+    if word.startswith("fail"):
+        return Action.FAILED
+    if word.startswith(("delay", "defer")):
+        return Action.DELAYED
+    if word.startswith(("deliver", "success")):
+        return Action.DELIVERED
+    return Action.NONE
+
+
+def _status(value: str) -> str | None:
+    m = _STATUS.search(value)
+    return f"{m.group(1)}.{m.group(2)}.{m.group(3)}" if m else None
+
+
+def deliveries_from_fields(text: str, fmt: str = NAME) -> list[Delivery]:
+    """Every per-recipient block of DSN fields in `text` as a Delivery."""
+    per_message: dict[str, str] = {}
+    deliveries: list[Delivery] = []
+    for block in parse_fields(text):
+        fields: dict[str, str] = {}
+        for name, value in block:
+            # the first occurrence wins, except that a later non-empty value fills an empty one
+            if not fields.get(name):
+                fields[name] = value
+        final = clean_address(strip_type(fields.get("final-recipient", "")))
+        original = clean_address(strip_type(fields.get("original-recipient", "")))
+        actual = clean_address(strip_type(fields.get("x-actual-recipient", "")))
+        recipient = final or original or actual
+        if recipient is None:
+            per_message.update(fields)
+            continue
+        diagnostic = diagnostic_text(fields.get("diagnostic-code", "")) or None
+        status = _status(fields.get("status", ""))
+        reply_code, text_status = diagnostic_codes(diagnostic or "")
+        if status is None:
+            status = text_status
+        remote = strip_type(fields.get("remote-mta", "") or per_message.get("remote-mta", ""))
+        deliveries.append(
+            Delivery(
+                recipient=recipient,
+                action=_action(fields.get("action", "")),
+                status=status,
+                reply_code=reply_code,
+                diagnostic=diagnostic,
+                remote_mta=remote or None,
+                last_attempt=fields.get("last-attempt-date") or None,
+                format=fmt,
+            )
+        )
+    return deliveries
+
+
+def extract(msg: Message) -> Extraction:
+    """The per-recipient blocks of a DSN; NOT_MINE without a delivery-status part or fields."""
+    if msg.status_parts:
+        deliveries = deliveries_from_fields(msg.status_text)
+    elif _INLINE.search(msg.text):
+        deliveries = deliveries_from_fields(msg.text)
+        # inline fields count only when they say what happened
+        if not any(d.action is not Action.NONE or d.status for d in deliveries):
+            return NOT_MINE
+    else:
+        return NOT_MINE
+    if not deliveries:
+        return NOT_MINE
+    text = msg.text if msg.status_parts else ""
+    return Extraction(
+        kind=MessageKind.DSN, deliveries=tuple(_with_text(d, text) for d in deliveries)
+    )
+
+
+def _with_text(delivery: Delivery, text: str) -> Delivery:
+    """The delivery completed from the human-readable part: the SMTP command the reply
+    answered, and the reply itself when the DSN has no Diagnostic-Code."""
+    if not text or not delivery.recipient:
+        return delivery
+    paragraph = paragraph_about(text, delivery.recipient)
+    if paragraph is None:
+        return delivery
+    changes: dict[str, object] = {}
+    command = last_command(paragraph)
+    if command and not delivery.smtp_command:
+        changes["smtp_command"] = command
+    if not delivery.diagnostic:
+        changes["diagnostic"] = paragraph
+        code, status = diagnostic_codes(paragraph)
+        if code and not delivery.reply_code:
+            changes["reply_code"] = code
+        if status and (not delivery.status or delivery.status.endswith(".0.0")):
+            changes["status"] = (
+                status if status[0] == (delivery.status or status)[0] else (delivery.status)
+            )
+    return replace(delivery, **changes) if changes else delivery

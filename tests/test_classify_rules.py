@@ -1,0 +1,155 @@
+"""The classification rules: every sample is matched first by its own rule, and the
+properties DESIGN.md §1 demands hold whatever the rule order."""
+
+from __future__ import annotations
+
+import pytest
+
+from returnpath.model import Action, Category, Delivery, Reason
+from returnpath.parsers.classify import RULES, RulesError, classify, first_match, load_rules
+
+
+def _sample_delivery(rule) -> Delivery:
+    return Delivery(
+        recipient="user@example.com",
+        action=Action(rule.sample_action) if rule.sample_action is not None else Action.FAILED,
+        status=rule.sample_status,
+        reply_code=rule.sample_code,
+        diagnostic=rule.sample,
+        hint=rule.sample_hint,
+        smtp_command=rule.sample_command,
+    )
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
+def test_rule_sample_matches_its_rule_first(rule):
+    """Scenario: the real reply a rule carries is decided by that rule and no earlier one."""
+    matched = first_match(_sample_delivery(rule), with_reason=rule.reason is not None)
+    assert matched is not None
+    assert matched.id == rule.id
+
+
+def test_rule_ids_unique_and_values_valid():
+    """Scenario: rules.toml has unique ids, and every category/reason is a known enum value."""
+    ids = [r.id for r in RULES]
+    assert len(ids) == len(set(ids))
+    for rule in RULES:
+        assert rule.reason is None or isinstance(rule.reason, Reason)
+        assert rule.category is None or isinstance(rule.category, Category)
+
+
+def test_duplicate_id_is_refused():
+    """Scenario: a rules file with a repeated id does not load."""
+    text = '[[rule]]\nid = "a"\nreason = "undefined"\nsample = "x"\n' * 2
+    with pytest.raises(RulesError):
+        load_rules(text)
+
+
+def test_unknown_reason_is_refused():
+    """Scenario: a misspelt reason ("deliverd") fails at load time, not at run time."""
+    with pytest.raises(RulesError):
+        load_rules('[[rule]]\nid = "a"\nreason = "deliverd"\nsample = "x"\n')
+
+
+def test_rule_without_sample_is_refused():
+    """Scenario: a rule that does not carry the reply it matches does not load."""
+    with pytest.raises(RulesError):
+        load_rules('[[rule]]\nid = "a"\nreason = "undefined"\n')
+
+
+def _verdict(diagnostic=None, status=None, action=Action.FAILED, code=None, command=None):
+    return classify(
+        Delivery(
+            recipient="user@example.com",
+            action=action,
+            status=status,
+            reply_code=code,
+            diagnostic=diagnostic,
+            smtp_command=command,
+        )
+    )
+
+
+def test_delayed_is_deferral_and_keeps_reason():
+    """Scenario: Action: delayed with a mailbox-full reply is a deferral whose reason is kept."""
+    v = _verdict("452 4.2.2 Mailbox full", "4.2.2", Action.DELAYED)
+    assert v.category is Category.DEFERRAL
+    assert v.reason is Reason.MAILBOX_FULL
+    assert v.rule.startswith("action-delayed/")
+
+
+def test_delivered_actions_are_delivered():
+    """Scenario: positive DSN actions are delivered, never a bounce."""
+    for action in (Action.DELIVERED, Action.RELAYED, Action.EXPANDED):
+        assert _verdict("250 2.0.0 OK", "2.0.0", action).category is Category.DELIVERED
+
+
+def test_mailbox_full_is_soft_even_with_permanent_code():
+    """Scenario: 5.2.2 mailbox full is soft, and "mailbox full" text beats a 5.1.1 code."""
+    assert _verdict("552 5.2.2 Mailbox full", "5.2.2").category is Category.SOFT
+    v = _verdict("550 5.1.1 Mailbox full", "5.1.1")
+    assert (v.category, v.reason) == (Category.SOFT, Reason.MAILBOX_FULL)
+
+
+def test_text_beats_generic_status():
+    """Scenario: a generic 5.0.0 with "user unknown" text is a hard userunknown."""
+    v = _verdict("550 User unknown", "5.0.0")
+    assert (v.category, v.reason) == (Category.HARD, Reason.USER_UNKNOWN)
+
+
+def test_specific_code_in_text_beats_generic_status():
+    """Scenario: Status 5.0.0 whose diagnostic carries 5.1.1 is decided by 5.1.1."""
+    v = _verdict("550 5.1.1 Requested action not taken", "5.0.0")
+    assert v.reason is Reason.USER_UNKNOWN
+
+
+def test_blocks():
+    """Scenario: blocklist, reputation, rDNS and SPF/DMARC refusals are blocks."""
+    cases = [
+        "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org",
+        "550 5.7.1 Poor reputation of the sending IP",
+        "550 5.7.25 The IP address sending this message does not have a PTR record setup",
+        "550 5.7.26 Unauthenticated email from example.com is not accepted due to DMARC policy",
+        "550 5.7.1 SPF check failed",
+    ]
+    for text in cases:
+        assert _verdict(text, "5.7.1").category is Category.BLOCK, text
+
+
+def test_expired_is_soft():
+    """Scenario: a failure after retries ran out is soft, reason expired."""
+    for text, status in (("retry timeout exceeded", None), ("", "4.4.7")):
+        v = _verdict(text, status)
+        assert (v.category, v.reason) == (Category.SOFT, Reason.EXPIRED)
+
+
+def test_notaccept_hard_only_with_permanent_code():
+    """Scenario: a null-MX refusal is hard with 5xx, soft with a 4xx code."""
+    assert _verdict("556 5.1.10 does not accept mail", "5.1.10").category is Category.HARD
+    assert _verdict("453 4.3.2 System not accepting network messages", "4.3.2").category is (
+        Category.SOFT
+    )
+
+
+def test_transient_user_unknown_is_not_hard():
+    """Scenario: "user unknown" with a 4xx code is not positive evidence: not hard."""
+    v = _verdict("450 4.1.1 <x@example.com>: Recipient address rejected: User unknown", "4.1.1")
+    assert v.category is not Category.HARD
+
+
+def test_unknown_failure_is_soft():
+    """Scenario: a failure whose text and code say nothing known is soft, never hard."""
+    v = _verdict("550 Message rejected", "5.0.0")
+    assert v.category is Category.SOFT
+
+
+def test_user_unknown_after_data_is_filtered():
+    """Scenario: "user unknown" answered to DATA, after the recipient was accepted, is filtering."""
+    v = _verdict("550 : User unknown", "5.0.0", command="DATA")
+    assert (v.category, v.reason) == (Category.SOFT, Reason.FILTERED)
+
+
+def test_multilingual_user_unknown():
+    """Scenario: user-unknown replies in German, French and Spanish are hard."""
+    for text in ("550 Benutzer unbekannt", "550 Utilisateur inconnu", "550 Usuario desconocido"):
+        assert _verdict(text, "5.0.0").category is Category.HARD, text

@@ -1,0 +1,204 @@
+"""parse() end to end on hand-written DSN, ARF and auto-reply messages, and damaged input."""
+
+from __future__ import annotations
+
+from returnpath.model import Action, Category, MessageKind, Reason
+from returnpath.parsers import ParseOptions, parse
+
+DSN = b"""\
+From: MAILER-DAEMON@mx.example.net (Mail Delivery System)
+To: sender@example.com
+Subject: Undelivered Mail Returned to Sender
+Message-ID: <bounce-1@mx.example.net>
+Date: Mon, 02 Mar 2026 10:00:00 +0000
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+--B
+Content-Type: text/plain
+
+<gone@Example.ORG>: host mx.example.org[192.0.2.1] said: 550 5.1.1 <gone@example.org>:
+    Recipient address rejected: User unknown in virtual mailbox table (in reply to
+    RCPT TO command)
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.net
+
+Final-Recipient: rfc822; <gone@Example.ORG>
+Original-Recipient: rfc822;gone@Example.ORG
+Action: failed
+Status: 5.1.1
+Remote-MTA: dns; mx.example.org
+Diagnostic-Code: smtp; 550 5.1.1 <gone@example.org>: Recipient address rejected:
+    User unknown in virtual mailbox table
+
+Final-Recipient: rfc822; full@example.org
+Action: delayed
+Status: 4.2.2
+Diagnostic-Code: smtp; 452 4.2.2 Mailbox full
+
+--B
+Content-Type: message/rfc822
+
+Message-ID: <original-1@example.com>
+X-Campaign-ID: spring
+From: sender@example.com
+To: gone@example.org
+Subject: Hello
+
+Hi
+--B--
+"""
+
+
+def test_dsn_per_recipient_blocks():
+    """Scenario: a two-recipient DSN yields a hard bounce and a deferral with their facts."""
+    result = parse(DSN)
+    assert result.kind is MessageKind.DSN
+    assert result.format == "dsn"
+    first, second = result.deliveries
+    assert first.recipient == "gone@example.org"
+    assert (first.action, first.status, first.reply_code) == (Action.FAILED, "5.1.1", "550")
+    assert first.remote_mta == "mx.example.org"
+    assert first.smtp_command == "RCPT"
+    assert first.verdict is not None and first.verdict.category is Category.HARD
+    assert second.verdict is not None
+    assert (second.verdict.category, second.verdict.reason) == (
+        Category.DEFERRAL,
+        Reason.MAILBOX_FULL,
+    )
+    assert result.original_message_id == "<original-1@example.com>"
+    assert first.original_message_id == "<original-1@example.com>"
+    assert ("x-campaign-id", "spring") in result.original_headers
+    assert result.message_id == "<bounce-1@mx.example.net>"
+    assert result.date is not None and result.date.year == 2026
+
+
+def test_line_endings_do_not_matter():
+    """Scenario: the same DSN with CRLF and with CR-only line endings parses the same."""
+    base = parse(DSN)
+    for variant in (DSN.replace(b"\n", b"\r\n"), DSN.replace(b"\n", b"\r")):
+        other = parse(variant)
+        assert [(d.recipient, d.verdict) for d in other.deliveries] == [
+            (d.recipient, d.verdict) for d in base.deliveries
+        ]
+
+
+ARF = b"""\
+From: feedback@isp.example
+To: abuse@example.com
+Subject: Complaint
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="A"
+
+--A
+Content-Type: text/plain
+
+This is an email abuse report.
+--A
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: SomeGenerator/1.0
+Version: 1
+Original-Rcpt-To: <Complainer@ISP.example>
+
+--A
+Content-Type: message/rfc822
+
+Message-ID: <orig-2@example.com>
+From: news@example.com
+To: complainer@isp.example
+Subject: News
+
+Body
+--A--
+"""
+
+
+def test_arf_complaint():
+    """Scenario: an ARF abuse report is a complaint about Original-Rcpt-To, domain lower-cased."""
+    result = parse(ARF)
+    assert result.kind is MessageKind.FEEDBACK
+    (d,) = result.deliveries
+    assert d.recipient == "Complainer@isp.example"
+    assert d.feedback_type == "abuse"
+    assert d.verdict is not None and d.verdict.category is Category.COMPLAINT
+    assert result.original_message_id == "<orig-2@example.com>"
+
+
+def _reply(subject: str, extra: str = "", sender: str = "Ana <ana@example.org>") -> bytes:
+    return (
+        f"From: {sender}\nTo: news@example.com\nSubject: {subject}\n{extra}"
+        "Content-Type: text/plain; charset=utf-8\n\nI am away.\n"
+    ).encode()
+
+
+def test_auto_reply_by_header_and_by_subject_in_languages():
+    """Scenario: RFC 3834 headers and out-of-office subjects in eight languages are auto-replies."""
+    samples = [
+        _reply("Re: News", "Auto-Submitted: auto-replied\n"),
+        _reply("Re: News", "X-Autoreply: yes\n"),
+        _reply("Out of Office: News"),
+        _reply("Abwesenheitsnotiz: News"),
+        _reply("Réponse automatique : News"),
+        _reply("Respuesta automática: News"),
+        _reply("Risposta automatica: News"),
+        _reply("Resposta automática: News"),
+        _reply("Automatisch antwoord: News"),
+        _reply("=?UTF-8?B?6Ieq5YuV5b+c562U?=: News"),  # 自動応答
+    ]
+    for raw in samples:
+        result = parse(raw)
+        assert result.kind is MessageKind.AUTO_REPLY, raw
+        (d,) = result.deliveries
+        assert d.recipient == "ana@example.org"
+        assert d.verdict is not None and d.verdict.category is Category.AUTO_REPLY
+
+
+def test_mailer_daemon_is_never_an_auto_reply():
+    """Scenario: an Exim bounce marked Auto-Submitted: auto-replied is not an auto-reply."""
+    raw = _reply(
+        "Mail delivery failed: returning message to sender",
+        "Auto-Submitted: auto-replied\nX-Failed-Recipients: gone@example.net\n",
+        sender="Mail Delivery System <Mailer-Daemon@mx.example.org>",
+    )
+    result = parse(raw)
+    assert result.kind is not MessageKind.AUTO_REPLY
+    assert all(
+        d.verdict is None or d.verdict.category is not Category.AUTO_REPLY
+        for d in result.deliveries
+    )
+
+
+def test_empty_and_garbage_input_are_unknown_with_defects():
+    """Scenario: empty input and non-mail bytes give UNKNOWN, never an exception."""
+    empty = parse(b"")
+    assert empty.kind is MessageKind.UNKNOWN and "EmptyMessage" in empty.defects
+    assert parse(b"\x00\xff\xfe garbage \r\r\n--").kind is MessageKind.UNKNOWN
+
+
+def test_wrong_input_type_is_a_defect_not_an_exception():
+    """Scenario: parse() given text instead of bytes reports a ParserError defect."""
+    result = parse("not bytes")  # type: ignore[arg-type]
+    assert result.kind is MessageKind.UNKNOWN
+    assert result.defects and result.defects[0].startswith("ParserError: TypeError")
+
+
+def test_broken_mime_and_unknown_charset():
+    """Scenario: a report with no closing boundary and a bogus charset still yields its facts."""
+    raw = DSN.replace(b"--B--\n", b"").replace(
+        b"Content-Type: text/plain\n", b"Content-Type: text/plain; charset=x-no-such\n"
+    )
+    result = parse(raw)
+    assert [d.recipient for d in result.deliveries][:1] == ["gone@example.org"]
+
+
+def test_large_message_is_bounded():
+    """Scenario: a 5 MB non-bounce message parses to UNKNOWN (and flufl.bounce is not run)."""
+    body = b"x" * 76 + b"\n"
+    raw = b"From: a@example.com\nSubject: big\nContent-Type: text/plain\n\n" + body * 70000
+    result = parse(raw, ParseOptions())
+    assert result.kind is MessageKind.UNKNOWN
