@@ -154,8 +154,16 @@ def _mailbox_from_table(index: int, table: Any) -> MailboxConfig:
             raise ConfigError(f"mailbox[{index}].{required}", "missing")
     defaults = MailboxConfig(name="", host="", username="")
     values = {
-        k: _coerce(f"mailbox[{index}].{k}", v, getattr(defaults, k)) for k, v in table.items()
+        k: _coerce(f"mailbox[{index}].{k}", v, getattr(defaults, k))
+        for k, v in table.items()
+        if k != "port"
     }
+    # Added for the poller: `port` defaults to None (993 or 143, by tls) but is a number when set.
+    if "port" in table:
+        port = table["port"]
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+            raise ConfigError(f"mailbox[{index}].port", f"expected a port number, got {port!r}")
+        values["port"] = port
     mb = MailboxConfig(**values)
     if mb.tls not in ("implicit", "starttls", "none"):
         raise ConfigError(
