@@ -16,6 +16,7 @@ from returnpath.parsers.formats import (
     exim,
     gmail,
     googlegroups,
+    kddi,
     mfilter,
     notes,
     opensmtpd,
@@ -23,6 +24,7 @@ from returnpath.parsers.formats import (
     qmail,
     sendmail,
     textbounce,
+    verizon,
     yahoo,
 )
 from returnpath.parsers.formats.base import NOT_MINE
@@ -43,6 +45,8 @@ VENDOR_MODULES: list[ModuleType] = [
     notes,
     domino,
     mfilter,
+    verizon,
+    kddi,
     textbounce,
 ]
 
@@ -1049,3 +1053,84 @@ def test_textbounce_reason_on_following_lines():
 def test_textbounce_ignores_people_discussing_bounces():
     """Scenario: a person forwarding news of a bounce is not a mail system's bounce."""
     assert textbounce.extract(mail(NOT_FROM_A_MAIL_SYSTEM)) is NOT_MINE
+
+
+# ---------------------------------------------------- postfix smtpd, verizon, kddi
+
+POSTFIX_SMTPD = """
+From: MAILER-DAEMON@mx.example.org (Mail Delivery System)
+To: postmaster@mx.example.org
+Subject: Postfix SMTP server: errors from client.example.net[192.0.2.20]
+
+Transcript of session follows.
+
+ Out: 220 mx.example.org ESMTP
+ In:  EHLO client.example.net
+ Out: 250 mx.example.org
+ In:  MAIL FROM:<sender@example.com>
+ Out: 250 2.1.0 Ok
+ In:  RCPT TO:<user@example.org>
+ Out: 250 2.1.5 Ok
+ In:  DATA
+ Out: 354 End data with <CR><LF>.<CR><LF>
+ Out: 451 4.3.0 Error: queue file write error
+"""
+
+VERIZON = """
+From: post_master@vtext.com
+To: sender@example.com
+Subject: Re: hello
+
+Error: Invalid user address
+
+Error message below:
+550 - Requested action not taken: no such user here
+
+Message details:
+  Subject: hello
+  MAIL FROM: sender@example.com
+  RCPT TO: 5551234567@vtext.com
+"""
+
+KDDI = """
+From: no-reply@example.dion.ne.jp
+Subject: Mail delivery error
+
+Your mail sent on: Thu, 29 Apr 2013 23:45:22 +0900
+     Could not be delivered to: <user@example.dion.ne.jp>
+     As their mailbox is full.
+"""
+
+
+def test_postfix_smtpd_transcript_to_postmaster():
+    """Scenario: Postfix's postmaster notice of a failed inbound session gives RCPT and reply."""
+    (only,) = postfix.extract(mail(POSTFIX_SMTPD)).deliveries
+    assert only.recipient == "user@example.org"
+    assert only.diagnostic == "451 4.3.0 Error: queue file write error"
+    assert (only.status, only.smtp_command) == ("4.3.0", "DATA")
+
+
+def test_verizon_gateway_error():
+    """Scenario: Verizon's SMS gateway names the recipient in "RCPT TO:" under Message details."""
+    (only,) = verizon.extract(mail(VERIZON)).deliveries
+    assert only.recipient == "5551234567@vtext.com"
+    assert only.diagnostic == "550 Requested action not taken: no such user here"
+
+
+def test_kddi_could_not_be_delivered():
+    """Scenario: au one net gives the recipient and the reason on the next line."""
+    (only,) = kddi.extract(mail(KDDI)).deliveries
+    assert (only.recipient, only.diagnostic) == (
+        "user@example.dion.ne.jp",
+        "As their mailbox is full.",
+    )
+
+
+def test_damaged_mime_still_read():
+    """Scenario: a folded boundary parameter hides every MIME part; the raw body is read instead."""
+    broken = VERIZON.replace(
+        "Subject: Re: hello\n",
+        'Subject: Re: hello\nContent-Type: multipart/alternative;\nboundary="XX"\n',
+    )
+    (only,) = verizon.extract(mail(broken)).deliveries
+    assert only.recipient == "5551234567@vtext.com"

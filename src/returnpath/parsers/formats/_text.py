@@ -81,10 +81,26 @@ def clean_address(value: str) -> str | None:
     return match.group(0).strip(".").lower()
 
 
-def notification(msg: Message, separators: Sequence[str] = ()) -> str:
-    """The notification text, cut at the first of `separators` (the returned copy starts there)."""
-    text = msg.text[:TEXT_LIMIT]
-    return cut(text, separators)
+def text_of(msg: Message) -> str:
+    """The notification text (at most TEXT_LIMIT characters) that text formats read.
+
+    Usually `msg.text`. When MIME damage leaves that empty (a boundary parameter folded
+    without indentation hides every part), the raw body after the header block stands in
+    for it, so the words of the notification are still there to recognise.
+    """
+    text = msg.text
+    if text.strip():
+        return text[:TEXT_LIMIT]
+    cached = msg.__dict__.get("_raw_body_text")
+    if cached is None:
+        head_end = msg.raw.find(b"\n\n")
+        body = msg.raw[head_end + 2 : head_end + 2 + TEXT_LIMIT] if head_end >= 0 else b""
+        try:
+            cached = body.decode("utf-8")
+        except UnicodeDecodeError:
+            cached = body.decode("latin-1")
+        msg.__dict__["_raw_body_text"] = cached
+    return cached
 
 
 def cut(text: str, separators: Sequence[str]) -> str:
@@ -179,11 +195,6 @@ def original_message_id(msg: Message, quoted: str = "") -> str | None:
         return None
     value = unfold(match.group(1))
     return value or None
-
-
-def body_after(msg: Message, separators: Sequence[str]) -> str:
-    """The quoted original in a single-part bounce: the body after the first separator."""
-    return after(msg.text[: TEXT_LIMIT * 2], separators)
 
 
 def delivery(

@@ -24,7 +24,7 @@ _ACTIONS = {a.value: a for a in Action}
 
 
 def extract(msg: Message) -> Extraction:
-    text = msg.text[: _text.TEXT_LIMIT]
+    text = _text.text_of(msg)
     if "notificationType" not in text:
         return NOT_MINE
     note = _notification(text)

@@ -23,7 +23,7 @@ _BECAUSE = re.compile(r"^\s*because:\s*$", re.M | re.I)
 
 def extract(msg: Message) -> Extraction:
     subject = msg.subject.upper()
-    text = msg.text[: _text.TEXT_LIMIT]
+    text = _text.text_of(msg)
     if not subject.startswith(("DELIVERY FAILURE", "DELIVERY_FAILURE")) and (
         "was not delivered to:" not in text or "Domino" not in text
     ):

@@ -23,7 +23,7 @@ _DID_NOT_LIKE = re.compile(r"^(\S+)(?: \[[^\]]*\])? did not like our ([^:]+):\s*
 
 
 def extract(msg: Message) -> Extraction:
-    text = msg.text[: _text.TEXT_LIMIT]
+    text = _text.text_of(msg)
     if "DragonFly Mail Agent" not in text:
         return NOT_MINE
     notice = _text.cut(text, _SEPARATORS)

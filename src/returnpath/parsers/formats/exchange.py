@@ -65,7 +65,7 @@ _MAILTO = re.compile(rf"<mailto:({_text._ADDR})>")
 
 
 def extract(msg: Message) -> Extraction:
-    text = msg.text[: _text.TEXT_LIMIT]
+    text = _text.text_of(msg)
     if not any(marker in text for marker in _MARKERS):
         return NOT_MINE
     notice = _text.cut(text, _SEPARATORS)

@@ -56,7 +56,7 @@ _DELAY_PREFIX = re.compile(r"^(?:Delay reason|Reason):\s*", re.I)
 
 
 def extract(msg: Message) -> Extraction:
-    text = msg.text[: _text.TEXT_LIMIT]
+    text = _text.text_of(msg)
     if not any(sig in text for sig in _SIGNATURES) and not (
         any(marker in text for marker in _MARKERS) and _text.from_daemon(msg)
     ):

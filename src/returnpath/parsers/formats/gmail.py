@@ -34,7 +34,7 @@ _MX = re.compile(r"\[\(\d+\)\s+([\w.-]+?)\.?\s+\[")
 
 
 def extract(msg: Message) -> Extraction:
-    text = msg.text[: _text.TEXT_LIMIT]
+    text = _text.text_of(msg)
     if "Delivery to the following recipient" not in text:
         return NOT_MINE
     heading = _HEADING.search(text)

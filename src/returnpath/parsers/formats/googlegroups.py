@@ -22,14 +22,14 @@ _SEPARATORS = ("----- Original message -----",)
 
 def extract(msg: Message) -> Extraction:
     failed = msg.header("X-Failed-Recipients")
-    if not failed or "groups.google.com" not in msg.text[: _text.TEXT_LIMIT]:
+    if not failed or "groups.google.com" not in _text.text_of(msg):
         return NOT_MINE
-    notice = _text.cut(msg.text[: _text.TEXT_LIMIT], _SEPARATORS)
+    notice = _text.cut(_text.text_of(msg), _SEPARATORS)
     if "groups.google.com" not in notice or not _text.from_daemon(msg):
         return NOT_MINE
     # The greeting names the sender, not the group: drop the first line.
     explanation = notice.strip().split("\n", 1)[-1]
-    message_id = _text.original_message_id(msg, _text.after(msg.text, _SEPARATORS))
+    message_id = _text.original_message_id(msg, _text.after(_text.text_of(msg), _SEPARATORS))
     recipients = dict.fromkeys(a.lower() for a in _text.ADDRESS.findall(failed))
     deliveries = tuple(
         _text.delivery(r, fmt=NAME, diagnostic=explanation, original_message_id=message_id)

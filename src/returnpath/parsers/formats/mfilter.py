@@ -20,7 +20,7 @@ _SEPARATORS = ("-------original message", "-------original mail info")
 
 
 def extract(msg: Message) -> Extraction:
-    text = msg.text[: _text.TEXT_LIMIT]
+    text = _text.text_of(msg)
     if "m-FILTER" not in text or "-------server message" not in text:
         return NOT_MINE
     notice = _text.cut(text, _SEPARATORS)

@@ -21,7 +21,7 @@ _SEPARATORS = ("------- Returned Message --------",)
 
 
 def extract(msg: Message) -> Extraction:
-    text = msg.text[: _text.TEXT_LIMIT]
+    text = _text.text_of(msg)
     if "Failure Reasons" not in text:
         return NOT_MINE
     start = _START.search(text)

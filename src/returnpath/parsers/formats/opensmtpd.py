@@ -25,7 +25,7 @@ _LINE = re.compile(rf"^\s*<?({_text._ADDR})>?:\s*(.+)$")
 
 
 def extract(msg: Message) -> Extraction:
-    text = msg.text[: _text.TEXT_LIMIT]
+    text = _text.text_of(msg)
     if _MARKER not in text:
         return NOT_MINE
     notice = _text.cut(text, _SEPARATORS)

@@ -50,11 +50,16 @@ _SAID = re.compile(
     re.I,
 )
 _HOST = re.compile(r"\bhost\s+([\w.-]+)\[[^\]]*\]", re.I)
+_TRANSCRIPT_IN = re.compile(r"^\s*In:\s+(.*)$")
+_TRANSCRIPT_OUT = re.compile(r"^\s*Out:\s+([45]\d\d[ -].*)$")
+_RCPT_TO = re.compile(rf"^RCPT TO:\s*<({_text._ADDR})>", re.I)
 _IN_REPLY = re.compile(r"\s*\(in reply to (.+?) command\)\s*", re.I)
 
 
 def extract(msg: Message) -> Extraction:
-    text = msg.text[: _text.TEXT_LIMIT]
+    text = _text.text_of(msg)
+    if msg.subject.startswith("Postfix SMTP server: errors from"):
+        return _smtpd_transcript(text)
     if not any(sig in text for sig in _SIGNATURES):
         subject = msg.subject
         if not any(s in subject for s in _SUBJECTS) or not any(m in text for m in _MARKERS):
@@ -97,3 +102,31 @@ def _delivery(recipient: str, rest: str, action: Action, message_id: str | None)
         original_message_id=message_id,
         command=command,
     )
+
+
+def _smtpd_transcript(text: str) -> Extraction:
+    """Postfix's notice to postmaster of a failed inbound session ("Transcript of session
+    follows." with " In:" and " Out:" lines): the recipients given in RCPT TO and the
+    server's last 4xx/5xx reply."""
+    recipients: list[str] = []
+    command = None
+    reply = None
+    for line in text.split("\n"):
+        sent = _TRANSCRIPT_IN.match(line)
+        if sent:
+            rcpt = _RCPT_TO.match(sent.group(1))
+            if rcpt:
+                recipients.append(rcpt.group(1).lower())
+            command = _text.smtp_command(sent.group(1).split(" ", 1)[0]) or command
+            continue
+        out = _TRANSCRIPT_OUT.match(line)
+        if out:
+            reply = out.group(1)
+            last_command = command
+    if not recipients or reply is None:
+        return NOT_MINE
+    deliveries = tuple(
+        _text.delivery(r, fmt=NAME, diagnostic=reply, command=last_command)
+        for r in dict.fromkeys(recipients)
+    )
+    return Extraction(kind=MessageKind.BOUNCE, deliveries=deliveries)

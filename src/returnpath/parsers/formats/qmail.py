@@ -51,7 +51,7 @@ _NOISE = re.compile(
 
 
 def extract(msg: Message) -> Extraction:
-    text = msg.text[: _text.TEXT_LIMIT]
+    text = _text.text_of(msg)
     if not any(marker in text for marker in _MARKERS):
         return NOT_MINE
     notice = _text.cut(text, _SEPARATORS)

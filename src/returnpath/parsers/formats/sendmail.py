@@ -66,7 +66,7 @@ class _Found:
 
 
 def extract(msg: Message) -> Extraction:
-    text = msg.text[: _text.TEXT_LIMIT]
+    text = _text.text_of(msg)
     if not any(marker in text for marker in _MARKERS):
         return NOT_MINE
     warning = any(w in text for w in _WARNING) or msg.subject.startswith("Warning: could not send")

@@ -60,7 +60,7 @@ _NOT_RECIPIENT = ("mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon")
 def extract(msg: Message) -> Extraction:
     if not _SUBJECTS.search(msg.subject) or not _text.from_daemon(msg):
         return NOT_MINE
-    text = msg.text[: _text.TEXT_LIMIT]
+    text = _text.text_of(msg)
     notice = _text.cut(text, _SEPARATORS)
     quoted = _QUOTED_HEADERS.search(notice)
     if quoted:

@@ -27,7 +27,7 @@ _STAGES = {"RCPT_TO": "RCPT", "MAIL_FROM": "MAIL", "BODY": "DATA", "DATA": "DATA
 
 
 def extract(msg: Message) -> Extraction:
-    text = msg.text[: _text.TEXT_LIMIT]
+    text = _text.text_of(msg)
     if _MARKER not in text:
         return NOT_MINE
     notice = _text.cut(text, _SEPARATORS)
