@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,22 +38,32 @@ def imap_server_kind() -> str:
     return "dovecot" if dovecot_binary() and os.geteuid() == 0 else "pymap"
 
 
-def new_imap_server(root: Path) -> ImapTestServer:
-    """A started server of the kind chosen for this machine, with its files under root."""
+@contextlib.contextmanager
+def running_imap_server() -> Iterator[ImapTestServer]:
+    """A started server of the kind chosen for this machine; stopped by PID and removed after.
+
+    Its files live in a directory of its own under the system temp dir, not under pytest's
+    base temp dir: every pytest start (another run on the same machine, too) resets that to
+    0700, which would lock Dovecot's mail processes (uid 5000) out of a running server.
+    """
+    root = Path(tempfile.mkdtemp(prefix="returnpath-imap-"))
     server: ImapTestServer
-    server = DovecotServer(root) if imap_server_kind() == "dovecot" else PymapServer(root)
-    server.start()
-    return server
+    try:
+        server = DovecotServer(root) if imap_server_kind() == "dovecot" else PymapServer(root)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def imap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImapTestServer]:
+def imap_server() -> Iterator[ImapTestServer]:
     """The session's IMAP server on 127.0.0.1; stopped by PID at the end."""
-    server = new_imap_server(tmp_path_factory.mktemp("imap"))
-    try:
+    with running_imap_server() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -79,10 +91,7 @@ def clean_imap_server(imap_server: ImapTestServer) -> ImapTestServer:
 
 
 @pytest.fixture
-def fresh_imap_server(tmp_path: Path) -> Iterator[ImapTestServer]:
+def fresh_imap_server() -> Iterator[ImapTestServer]:
     """A server of this test's own, which it may restart or kill."""
-    server = new_imap_server(tmp_path / "imap")
-    try:
+    with running_imap_server() as server:
         yield server
-    finally:
-        server.stop()
