@@ -1134,3 +1134,41 @@ def test_damaged_mime_still_read():
     )
     (only,) = verizon.extract(mail(broken)).deliveries
     assert only.recipient == "5551234567@vtext.com"
+
+
+POSTFIX_NO_REPORT = """
+From: MAILER-DAEMON@mx.example.org (Mail Delivery System)
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+--B
+Content-Type: text/plain
+
+This is the mail system at host mx.example.org.
+
+I'm sorry to have to inform you that your message could not
+be delivered to one or more recipients. It's attached below.
+
+\t--- Delivery report unavailable ---
+
+--B
+Content-Type: message/rfc822
+
+From: sender@example.com
+To: user@example.net
+Message-Id: <orig-17@example.com>
+
+hello
+--B--
+"""
+
+
+def test_postfix_without_report_uses_single_original_recipient():
+    """Scenario: Postfix says its report is unavailable; the original had one recipient."""
+    (only,) = postfix.extract(mail(POSTFIX_NO_REPORT)).deliveries
+    assert only.recipient == "user@example.net"
+    assert only.diagnostic is None
+    assert only.original_message_id == "<orig-17@example.com>"
+    two = POSTFIX_NO_REPORT.replace("To: user@example.net", "To: user@example.net, b@example.net")
+    assert postfix.extract(mail(two)) is NOT_MINE

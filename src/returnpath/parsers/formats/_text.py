@@ -197,6 +197,25 @@ def original_message_id(msg: Message, quoted: str = "") -> str | None:
     return value or None
 
 
+def original_recipients(msg: Message) -> list[str]:
+    """The To and Cc addresses of the returned original's headers (MIME part only)."""
+    part = msg.original_part
+    if part is None:
+        return []
+    try:
+        payload = part.get_payload()
+        if isinstance(payload, list) and payload:
+            headers = payload[0]
+            values = [str(v) for name in ("To", "Cc") for v in headers.get_all(name, [])]
+        else:
+            text = part_text(part)
+            head = text.split("\n\n", 1)[0]
+            values = re.findall(r"^(?:To|Cc):(.*(?:\n[ \t].*)*)", head, re.I | re.M)
+    except Exception:  # a damaged original names no one
+        return []
+    return list(dict.fromkeys(a.lower() for v in values for a in ADDRESS.findall(v)))
+
+
 def delivery(
     recipient: str,
     *,

@@ -36,7 +36,6 @@ _MARKERS = (
 )
 _SEPARATORS = (
     "--- Below is the returned message",
-    "--- Delivery report unavailable ---",
     "Content-Description: Delivery report",
     "Content-Description: Undelivered Message",
     "Content-Type: message/delivery-status",
@@ -73,6 +72,19 @@ def extract(msg: Message) -> Extraction:
         match = _PARAGRAPH.match(paragraph.strip())
         if match:
             deliveries.append(_delivery(match.group(1).lower(), match.group(2), action, message_id))
+    if not deliveries and "--- Delivery report unavailable ---" in notice:
+        # Postfix could not say who failed; an original sent to exactly one address tells.
+        originals = _text.original_recipients(msg)
+        if len(originals) == 1:
+            deliveries.append(
+                _text.delivery(
+                    originals[0],
+                    fmt=NAME,
+                    diagnostic=None,
+                    action=action,
+                    original_message_id=message_id,
+                )
+            )
     if not deliveries:
         return NOT_MINE
     return Extraction(kind=MessageKind.BOUNCE, deliveries=_text.unique(deliveries))
