@@ -7,6 +7,7 @@ first, so CRLF and CR-only mail parse the same as LF mail.
 
 from __future__ import annotations
 
+import codecs
 import email
 import email.header
 import email.message
@@ -46,6 +47,17 @@ BOUNCE_SUBJECT = re.compile(
 )
 #: Where a plain-text bounce starts quoting the original message's headers.
 _QUOTED_MSGID = re.compile(r"^[ \t>]*Message-I[Dd][ \t]*:[ \t]*(<[^>\s]+>|\S+)", re.M)
+
+
+_ENCODED_WORD = re.compile(r"=\?([^?*\s]+)(?:\*[^?]*)?\?[bqBQ]\?")
+
+
+def _known_charset(name: str) -> bool:
+    try:
+        codecs.lookup(name.strip().strip('"'))
+    except (LookupError, ValueError):
+        return False
+    return True
 
 
 def normalise_newlines(raw: bytes) -> bytes:
@@ -131,6 +143,13 @@ class Message:
         for part in self.msg.walk():
             for defect in getattr(part, "defects", ()):
                 self.defects.append(type(defect).__name__)
+            charset = part.get_param("charset")
+            if isinstance(charset, str) and not _known_charset(charset):
+                self.defects.append(f"UnknownCharset: {charset[:40]}")
+        for name in ("Subject", "From"):
+            for word_charset in _ENCODED_WORD.findall(str(self.msg.get(name, ""))):
+                if not _known_charset(word_charset):
+                    self.defects.append(f"UnknownCharset: {word_charset[:40]}")
 
     # ----- headers of the returned message itself
     def header(self, name: str) -> str:

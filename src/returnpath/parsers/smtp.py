@@ -23,11 +23,22 @@ def strip_type(value: str) -> str:
 
 def diagnostic_text(value: str) -> str:
     """A Diagnostic-Code value for reading: "smtp;" dropped, other types ("X-Unix; 71") kept,
-    since they say the failure was local, not an SMTP reply."""
-    value = (value or "").strip()
+    since they say the failure was local, not an SMTP reply. Raw ISO-2022-JP (as Japanese
+    mail systems write it) is decoded."""
+    value = decode_escapes((value or "").strip())
     if value[:5].lower() == "smtp;":
         return value[5:].strip()
     return value
+
+
+def decode_escapes(text: str) -> str:
+    """Text with raw ISO-2022-JP escape sequences decoded; anything else unchanged."""
+    if "\x1b$" not in text:
+        return text
+    try:
+        return text.encode("latin-1").decode("iso-2022-jp")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text
 
 
 def enhanced_codes(text: str) -> list[str]:
@@ -79,7 +90,7 @@ def last_command(text: str) -> str | None:
     MAIL and RCPT before the DATA that was refused.
     """
     found = None
-    for m in _COMMAND.finditer(text[:16384]):
+    for m in _COMMAND.finditer(text[-16384:]):
         word = " ".join((m.group(1) or m.group(2) or m.group(3)).upper().split())
         found = _COMMAND_NAMES.get(word, found)
     return found

@@ -3,8 +3,10 @@
 Recognised by a `message/delivery-status` (or RFC 6533 `message/global-delivery-status`)
 part, usually inside `multipart/report; report-type=delivery-status`. Each per-recipient
 block gives Final-/Original-Recipient, Action, Status, Diagnostic-Code, Remote-MTA and
-Last-Attempt-Date. Many mail systems send the same fields as plain text in the body; those
-are accepted too when the block is unmistakable (a recipient field plus Action or Status).
+Last-Attempt-Date; the recipient is Original-Recipient when given (the address the sender
+used, before forwarding or alias expansion), else Final-Recipient. Many mail systems send
+the same fields as plain text in the body; those are accepted too when the block is
+unmistakable (a recipient field plus Action or Status).
 """
 
 from __future__ import annotations
@@ -57,7 +59,9 @@ def deliveries_from_fields(text: str, fmt: str = NAME) -> list[Delivery]:
         final = clean_address(strip_type(fields.get("final-recipient", "")))
         original = clean_address(strip_type(fields.get("original-recipient", "")))
         actual = clean_address(strip_type(fields.get("x-actual-recipient", "")))
-        recipient = final or original or actual
+        # Original-Recipient is the address the sender gave (before any forwarding or alias
+        # expansion at the receiving side): the address the contact list holds
+        recipient = original or final or actual
         if recipient is None:
             per_message.update(fields)
             continue
@@ -110,7 +114,7 @@ def _with_text(delivery: Delivery, text: str) -> Delivery:
     if paragraph is None:
         return delivery
     changes: dict[str, object] = {}
-    command = last_command(paragraph)
+    command = last_command(paragraph) or _command_before_last_mention(text, delivery.recipient)
     if command and not delivery.smtp_command:
         changes["smtp_command"] = command
     if not delivery.diagnostic:
@@ -123,3 +127,13 @@ def _with_text(delivery: Delivery, text: str) -> Delivery:
                 status if status[0] == (delivery.status or status)[0] else (delivery.status)
             )
     return replace(delivery, **changes) if changes else delivery
+
+
+def _command_before_last_mention(text: str, recipient: str) -> str | None:
+    """The last command of a session transcript before its last mention of the recipient
+    (Sendmail: ">>> DATA" then "<<< 550 ... user@example.com")."""
+    at = text.lower().rfind(recipient.lower())
+    if at < 0:
+        return None
+    end = text.find("\n", at)
+    return last_command(text[max(0, at - 8192) : end if end >= 0 else len(text)])
