@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,8 +12,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
 
 from returnpath.config import Settings
-from returnpath.model import ParseResult, RawMessage
-from returnpath.storage import migrate
+from returnpath.model import Category, ParseResult, RawMessage
+from returnpath.storage import migrate, queries, reports
 from returnpath.storage.errors import DatabaseUnavailable, SchemaOutdated
 from returnpath.storage.recorder import (
     Recorder,
@@ -110,8 +111,6 @@ class Store:
 
     def is_recorded_bytes(self, data: bytes) -> bool:
         """Whether a message with exactly these bytes is recorded (any source)."""
-        import hashlib
-
         sha = hashlib.sha256(data).hexdigest()
         with self.engine.connect() as conn:
             found = conn.execute(select(messages.c.id).where(messages.c.sha256 == sha)).first()
@@ -135,6 +134,64 @@ class Store:
                 continue
         return expired
 
+    # -- reading and operator actions --------------------------------------------------------
+
+    def feed(
+        self,
+        *,
+        contact: str | None = None,
+        category: Category | str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = 50,
+    ) -> list[queries.FeedEntry]:
+        """Events, newest first, optionally for one contact, one category, a time range."""
+        with self.engine.connect() as conn:
+            return queries.feed(
+                conn, contact=contact, category=category, since=since, until=until, limit=limit
+            )
+
+    def contact(self, address: str, *, events_limit: int = 10) -> queries.ContactView:
+        """Status, counters, history and latest events of one address (ContactNotFound)."""
+        with self.engine.connect() as conn:
+            return queries.contact_view(conn, address, events_limit=events_limit)
+
+    def suppressions(self) -> list[queries.Suppression]:
+        """Every unsubscribed address with its reason and time, oldest first."""
+        with self.engine.connect() as conn:
+            return queries.suppressions(conn)
+
+    def reenable(
+        self,
+        address: str,
+        *,
+        corrected_address: str | None = None,
+        actor: str,
+        note: str | None = None,
+        now: datetime | None = None,
+    ) -> queries.ReenableOutcome:
+        """Re-enable an unsubscribed contact, or move it to a corrected address (one
+        transaction). Raises ContactNotFound, NotUnsubscribed, InvalidAddress."""
+        with self.engine.begin() as conn:
+            return queries.reenable(
+                conn,
+                address,
+                corrected_address=corrected_address,
+                actor=actor,
+                note=note,
+                now=_utc(now),
+            )
+
+    def report(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        by: reports.GroupBy | str | None = None,
+    ) -> reports.Report:
+        with self.engine.connect() as conn:
+            return reports.build_report(conn, since=since, until=until, by=by)
+
     # -- lifecycle --------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -156,7 +213,7 @@ def open_store(url: str, *, settings: Settings | None = None, upgrade: bool = Tr
     """
     settings = settings or Settings(database_url=url)
     engine = create_store_engine(url)
-    shown = _display_url(url)
+    shown = display_url(url)
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -175,9 +232,20 @@ def open_store(url: str, *, settings: Settings | None = None, upgrade: bool = Tr
     return Store(engine, settings)
 
 
+def database_revision(url: str) -> str | None:
+    """The schema revision of the database at `url` (None: empty); DatabaseUnavailable."""
+    engine = create_store_engine(url)
+    try:
+        return migrate.current_revision(engine)
+    except DBAPIError as exc:
+        raise DatabaseUnavailable(display_url(url), _first_line(exc)) from None
+    finally:
+        engine.dispose()
+
+
 def create_store_engine(url: str) -> Engine:
     """An Engine configured for returnpath; DatabaseUnavailable for a URL it cannot use."""
-    shown = _display_url(url)
+    shown = display_url(url)
     try:
         parsed = make_url(_normalise_url(url))
     except ArgumentError:
@@ -232,7 +300,8 @@ def _normalise_url(url: str) -> str | URL:
     return url
 
 
-def _display_url(url: str) -> str:
+def display_url(url: str) -> str:
+    """The URL as it may be shown: password masked, driver made explicit."""
     try:
         return make_url(_normalise_url(url)).render_as_string(hide_password=True)
     except ArgumentError:
