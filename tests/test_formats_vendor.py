@@ -124,8 +124,18 @@ def test_leaves_standard_dsn_to_dsn_module(module: ModuleType):
 
 @pytest.mark.parametrize("module", VENDOR_MODULES, ids=lambda m: m.NAME)
 def test_never_raises_on_damaged_input(module: ModuleType):
-    """Scenario: empty, binary and truncated input yields NOT_MINE rather than an exception."""
-    for raw in (b"", b"\x00\xff\xfe" * 50, b"Subject: x\n\nThis message was created automatically"):
+    """Scenario: empty, binary, truncated input and undecodable headers never raise."""
+    broken_headers = (
+        b"From: =?utf-8?b?Q?= <MAILER-DAEMON@example.org>\nSubject: =?utf-8?b?QUJDx?=\n"
+        b"Return-Path: =?utf-8?b?Q?=\nX-Failed-Recipients: =?utf-8?b?Q?=\n\n"
+        + EXIM.split("\n\n", 1)[1].encode()
+    )
+    for raw in (
+        b"",
+        b"\x00\xff\xfe" * 50,
+        b"Subject: x\n\nThis message was created automatically",
+        broken_headers,
+    ):
         result = module.extract(Message(raw))
         assert result is NOT_MINE or result.kind is not MessageKind.UNKNOWN
 

@@ -57,15 +57,33 @@ _DAEMONS = ("mailer-daemon", "mailerdaemon", "mail-daemon", "postmaster", "mdaem
 _DAEMON_NAMES = ("mail delivery", "mailer-daemon", "mailer daemon", "postmaster")
 
 
+def header(msg: Message, name: str) -> str:
+    """A decoded header of the bounce, "" when absent or undecodable (never raises)."""
+    try:
+        return msg.header(name)
+    except Exception:  # broken RFC 2047 words raise HeaderParseError
+        return ""
+
+
+def subject(msg: Message) -> str:
+    """The bounce's Subject, "" when absent or undecodable."""
+    return header(msg, "Subject")
+
+
+def from_address(msg: Message) -> str:
+    """The bare, lower-cased From address of the bounce ("" when none or undecodable)."""
+    return clean_address(header(msg, "From")) or ""
+
+
 def from_daemon(msg: Message) -> bool:
     """Whether the message comes from a mail system rather than a person (From or Return-Path)."""
-    local = msg.from_address.partition("@")[0]
+    local = from_address(msg).partition("@")[0]
     if any(local.startswith(name) for name in _DAEMONS):
         return True
-    name = msg.from_header.lower()
+    name = header(msg, "From").lower()
     if any(word in name for word in _DAEMON_NAMES):
         return True
-    return msg.header("Return-Path").strip() == "<>"
+    return header(msg, "Return-Path").strip() == "<>"
 
 
 def unfold(text: str) -> str:

@@ -22,7 +22,7 @@ _BECAUSE = re.compile(r"^\s*because:\s*$", re.M | re.I)
 
 
 def extract(msg: Message) -> Extraction:
-    subject = msg.subject.upper()
+    subject = _text.subject(msg).upper()
     text = _text.text_of(msg)
     if not subject.startswith(("DELIVERY FAILURE", "DELIVERY_FAILURE")) and (
         "was not delivered to:" not in text or "Domino" not in text

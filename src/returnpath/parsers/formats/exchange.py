@@ -79,7 +79,7 @@ def extract(msg: Message) -> Extraction:
         deliveries = _summary(notice, message_id)
     if not deliveries:
         return NOT_MINE
-    if any(phrase in notice for phrase in _DELAYED) or msg.subject.startswith("Delayed:"):
+    if any(phrase in notice for phrase in _DELAYED) or _text.subject(msg).startswith("Delayed:"):
         deliveries = [replace(d, action=Action.DELAYED) for d in deliveries]
     return Extraction(kind=MessageKind.BOUNCE, deliveries=_text.unique(deliveries))
 

@@ -61,7 +61,7 @@ def extract(msg: Message) -> Extraction:
         any(marker in text for marker in _MARKERS) and _text.from_daemon(msg)
     ):
         return NOT_MINE
-    subject = msg.subject
+    subject = _text.subject(msg)
     delayed = "has not yet been delivered" in text or (
         subject.startswith("Warning: message") and "delayed" in subject
     )

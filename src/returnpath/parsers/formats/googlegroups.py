@@ -21,7 +21,7 @@ _SEPARATORS = ("----- Original message -----",)
 
 
 def extract(msg: Message) -> Extraction:
-    failed = msg.header("X-Failed-Recipients")
+    failed = _text.header(msg, "X-Failed-Recipients")
     if not failed or "groups.google.com" not in _text.text_of(msg):
         return NOT_MINE
     notice = _text.cut(_text.text_of(msg), _SEPARATORS)

@@ -57,13 +57,13 @@ _IN_REPLY = re.compile(r"\s*\(in reply to (.+?) command\)\s*", re.I)
 
 def extract(msg: Message) -> Extraction:
     text = _text.text_of(msg)
-    if msg.subject.startswith("Postfix SMTP server: errors from"):
+    if _text.subject(msg).startswith("Postfix SMTP server: errors from"):
         return _smtpd_transcript(text)
     if not any(sig in text for sig in _SIGNATURES):
-        subject = msg.subject
+        subject = _text.subject(msg)
         if not any(s in subject for s in _SUBJECTS) or not any(m in text for m in _MARKERS):
             return NOT_MINE
-    delayed = "THIS IS A WARNING ONLY" in text or "Delayed Mail" in msg.subject
+    delayed = "THIS IS A WARNING ONLY" in text or "Delayed Mail" in _text.subject(msg)
     notice = _text.cut(text, _SEPARATORS)
     message_id = _text.original_message_id(msg, _text.after(text, _SEPARATORS))
     action = Action.DELAYED if delayed else Action.FAILED

@@ -69,7 +69,9 @@ def extract(msg: Message) -> Extraction:
     text = _text.text_of(msg)
     if not any(marker in text for marker in _MARKERS):
         return NOT_MINE
-    warning = any(w in text for w in _WARNING) or msg.subject.startswith("Warning: could not send")
+    warning = any(w in text for w in _WARNING) or _text.subject(msg).startswith(
+        "Warning: could not send"
+    )
     notice = _text.cut(text, _SEPARATORS)
     found: dict[str, _Found] = {}
     _read_address_lists(notice, found)

@@ -58,17 +58,17 @@ _NOT_RECIPIENT = ("mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon")
 
 
 def extract(msg: Message) -> Extraction:
-    if not _SUBJECTS.search(msg.subject) or not _text.from_daemon(msg):
+    if not _SUBJECTS.search(_text.subject(msg)) or not _text.from_daemon(msg):
         return NOT_MINE
     text = _text.text_of(msg)
     notice = _text.cut(text, _SEPARATORS)
     quoted = _QUOTED_HEADERS.search(notice)
     if quoted:
         notice = notice[: quoted.start()]
-    own = {msg.from_address, *(_own_addresses(msg))}
+    own = {_text.from_address(msg), *(_own_addresses(msg))}
     lines = notice.split("\n")
     deliveries: list[Delivery] = []
-    delayed = bool(_DELAY.search(msg.subject)) or bool(_DELAY.search(notice[:2000]))
+    delayed = bool(_DELAY.search(_text.subject(msg))) or bool(_DELAY.search(notice[:2000]))
     for index, line in enumerate(lines):
         for match in _text.ADDRESS.finditer(line):
             address = match.group(0).strip(".").lower()
@@ -99,7 +99,7 @@ def _own_addresses(msg: Message) -> list[str]:
     """The bounce's own To/Reply-To (the sender of the original), which are not failures."""
     found = []
     for name in ("To", "Reply-To", "Sender"):
-        address = _text.clean_address(msg.header(name))
+        address = _text.clean_address(_text.header(msg, name))
         if address:
             found.append(address)
     return found
