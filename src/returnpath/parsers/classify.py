@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 
 from returnpath.model import REASON_CATEGORY, Category, Delivery, Reason, Verdict
@@ -187,10 +188,18 @@ RULES: tuple[Rule, ...] = load_rules()
 _FALLBACK = Verdict(Category.UNKNOWN, Reason.UNDEFINED, "no-rule")
 
 
+@lru_cache(maxsize=64)
+def _continuations(code: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<=\S)\s+{code}[ -](?:\d\.\d{{1,3}}\.\d{{1,3}}\s+)?")
+
+
 def facts_of(delivery: Delivery) -> _Facts:
     """The normalised inputs of the rules for one delivery."""
     text = (delivery.diagnostic or "")[:_TEXT_LIMIT]
     code, text_status = diagnostic_codes(text)
+    if code:
+        # a multi-line reply squeezed into one line repeats "550-5.7.1 " inside the text
+        text = _continuations(code).sub(" ", text)
     status = delivery.status
     if text_status and (
         status is None
