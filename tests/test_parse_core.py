@@ -202,3 +202,34 @@ def test_large_message_is_bounded():
     raw = b"From: a@example.com\nSubject: big\nContent-Type: text/plain\n\n" + body * 70000
     result = parse(raw, ParseOptions())
     assert result.kind is MessageKind.UNKNOWN
+
+
+JMRP = b"""\
+From: staff@hotmail.com
+To: abuse-report@example.com
+Subject: complaint about message from 192.0.2.222
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="J"
+
+--J
+Content-Type: message/rfc822
+Content-Disposition: inline
+
+X-HmXmrOriginalRecipient: reader@example.com
+To: reader@example.com
+From: News <news@example.net>
+Subject: News
+Message-ID: <orig-3@example.net>
+
+Hello
+--J--
+"""
+
+
+def test_microsoft_junk_mail_report_is_complaint():
+    """Scenario: a Hotmail/Outlook.com junk report (no ARF part) is an abuse complaint."""
+    result = parse(JMRP)
+    assert result.kind is MessageKind.FEEDBACK
+    (d,) = result.deliveries
+    assert (d.recipient, d.feedback_type) == ("reader@example.com", "abuse")
+    assert d.verdict is not None and d.verdict.category is Category.COMPLAINT

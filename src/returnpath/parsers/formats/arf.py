@@ -4,6 +4,10 @@ Recognised by a `message/feedback-report` part (inside `multipart/report;
 report-type=feedback-report`). The complained-about recipient is Original-Rcpt-To or
 Removal-Recipient in the report, else the To of the returned original. Feedback-Type
 (abuse, fraud, opt-out, auth-failure, not-spam, virus, other) is kept on each delivery.
+
+Also Microsoft's pre-ARF junk-mail reports (Outlook.com/Hotmail JMRP): no feedback-report
+part, but the returned original carries X-HmXmrOriginalRecipient, the complainer's address;
+they are abuse reports.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ def extract(msg: Message) -> Extraction:
     """The complaint of a feedback report; NOT_MINE without a message/feedback-report part."""
     text = _report_text(msg)
     if text is None:
-        return NOT_MINE
+        return _microsoft_report(msg)
     fields: dict[str, list[str]] = {}
     for block in parse_fields(text):
         for name, value in block:
@@ -75,3 +79,18 @@ def extract(msg: Message) -> Extraction:
         for r in (recipients or [None])
     )
     return Extraction(kind=MessageKind.FEEDBACK, deliveries=deliveries)
+
+
+def _microsoft_report(msg: Message) -> Extraction:
+    original = msg.original_headers
+    if original is None or original.get("X-HmXmrOriginalRecipient") is None:
+        return NOT_MINE
+    recipient = clean_address(decode_header_value(original.get("X-HmXmrOriginalRecipient")))
+    delivery = Delivery(
+        recipient=recipient,
+        feedback_type="abuse",
+        original_message_id=msg.original_message_id,
+        format=NAME,
+        hint=Reason.FEEDBACK,
+    )
+    return Extraction(kind=MessageKind.FEEDBACK, deliveries=(delivery,))
