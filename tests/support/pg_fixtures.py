@@ -210,11 +210,21 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An upgraded, empty SQLite file; tests get copies instead of migrating every time."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    open_store(f"sqlite:///{path}").close()  # close() checkpoints the WAL into the file
+    return path
+
+
 @pytest.fixture
 def store_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """URL of an empty, upgraded database on the current backend."""
     if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'returnpath.db'}"
+        target = tmp_path / "returnpath.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+        return f"sqlite:///{target}"
     url = str(request.getfixturevalue("pg_store_url"))
     truncate_all(url)
     return url
