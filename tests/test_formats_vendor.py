@@ -10,10 +10,12 @@ import pytest
 from returnpath.model import Action, MessageKind, Reason
 from returnpath.parsers.formats import (
     amazonses,
+    apachejames,
     domino,
     dragonfly,
     exchange,
     exim,
+    fml,
     gmail,
     googlegroups,
     kddi,
@@ -24,7 +26,6 @@ from returnpath.parsers.formats import (
     qmail,
     sendmail,
     textbounce,
-    verizon,
     yahoo,
 )
 from returnpath.parsers.formats.base import NOT_MINE
@@ -45,8 +46,9 @@ VENDOR_MODULES: list[ModuleType] = [
     notes,
     domino,
     mfilter,
-    verizon,
+    apachejames,
     kddi,
+    fml,
     textbounce,
 ]
 
@@ -1065,7 +1067,7 @@ def test_textbounce_ignores_people_discussing_bounces():
     assert textbounce.extract(mail(NOT_FROM_A_MAIL_SYSTEM)) is NOT_MINE
 
 
-# ---------------------------------------------------- postfix smtpd, verizon, kddi
+# ----------------------------------------------- postfix smtpd, apachejames, kddi
 
 POSTFIX_SMTPD = """
 From: MAILER-DAEMON@mx.example.org (Mail Delivery System)
@@ -1120,9 +1122,9 @@ def test_postfix_smtpd_transcript_to_postmaster():
     assert (only.status, only.smtp_command) == ("4.3.0", "DATA")
 
 
-def test_verizon_gateway_error():
-    """Scenario: Verizon's SMS gateway names the recipient in "RCPT TO:" under Message details."""
-    (only,) = verizon.extract(mail(VERIZON)).deliveries
+def test_apachejames_verizon_gateway_error():
+    """Scenario: Apache James (Verizon's gateway) names the recipient in "RCPT TO:"."""
+    (only,) = apachejames.extract(mail(VERIZON)).deliveries
     assert only.recipient == "5551234567@vtext.com"
     assert only.diagnostic == "550 Requested action not taken: no such user here"
 
@@ -1142,7 +1144,7 @@ def test_damaged_mime_still_read():
         "Subject: Re: hello\n",
         'Subject: Re: hello\nContent-Type: multipart/alternative;\nboundary="XX"\n',
     )
-    (only,) = verizon.extract(mail(broken)).deliveries
+    (only,) = apachejames.extract(mail(broken)).deliveries
     assert only.recipient == "5551234567@vtext.com"
 
 
@@ -1182,3 +1184,24 @@ def test_postfix_without_report_uses_single_original_recipient():
     assert only.original_message_id == "<orig-17@example.com>"
     two = POSTFIX_NO_REPORT.replace("To: user@example.net", "To: user@example.net, b@example.net")
     assert postfix.extract(mail(two)) is NOT_MINE
+
+
+# --------------------------------------------------------------------------- fml
+
+FML = """
+From: list-admin@example.org
+To: sender@example.com
+Subject: You sender@example.com are not member (list ML)
+X-MLServer: fml [fml 4.0.3 release]
+
+You are not a member of this mailing list <list@example.org>.
+
+If you know the general guide of this list, please send mail with the body "guide".
+"""
+
+
+def test_fml_refusal_names_the_list():
+    """Scenario: fml refuses a post from a non-member; the list address is the recipient."""
+    (only,) = fml.extract(mail(FML)).deliveries
+    assert only.recipient == "list@example.org"
+    assert only.diagnostic == "You are not a member of this mailing list <list@example.org>."

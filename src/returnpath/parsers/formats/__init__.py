@@ -9,6 +9,7 @@ from types import ModuleType
 
 from returnpath.parsers.formats import (
     amazonses,
+    apachejames,
     arf,
     autoreply,
     domino,
@@ -17,8 +18,10 @@ from returnpath.parsers.formats import (
     exchange,
     exim,
     fallback,
+    fml,
     gmail,
     googlegroups,
+    kddi,
     mfilter,
     notes,
     opensmtpd,
@@ -52,6 +55,9 @@ FORMATS: list[ModuleType] = [
     notes,  # Lotus Notes
     domino,  # IBM / HCL Domino
     mfilter,  # m-FILTER appliance (Japanese)
+    apachejames,  # also Verizon's SMS/MMS gateway
+    kddi,  # au one net
+    fml,  # mailing-list manager's refusals
     # any other mail system's text bounce: after every named format, before the last resorts
     textbounce,
     # --- last resorts

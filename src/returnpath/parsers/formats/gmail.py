@@ -5,7 +5,11 @@ delayed:" / "...failed temporarily:"), from a mailer-daemon address. The recipie
 indented, one per line; then "Technical details of permanent failure:" (or "of temporary
 failure:") and Google's explanation, which quotes the remote reply after "The error that the
 other server returned was:". The copy of the message follows "----- Original message -----".
-Newer Gmail bounces are RFC 3464 reports, which dsn.py reads.
+Newer Gmail and Google Workspace bounces are RFC 3464 reports, which dsn.py reads; when their
+delivery-status part is empty, their text is read here: a heading such as "** Address not
+found **" or "** Message not delivered **", "Your message wasn't delivered to USER because
+...", and the remote reply after "The response from the remote server was:" (or "The response
+was:"), with the recipient in X-Failed-Recipients.
 """
 
 from __future__ import annotations
@@ -33,9 +37,16 @@ _STATE = re.compile(r"\s*\(state \d+\)\.?\s*$")
 _MX = re.compile(r"\[\(\d+\)\s+([\w.-]+?)\.?\s+\[")
 
 
+_MODERN_HEADING = re.compile(r"^\*\* [^*\n]{3,60} \*\*\s*$", re.M)
+_RESPONSE = re.compile(r"^The (?:response from the remote server|response) was:\s*$", re.M)
+_WASNT_DELIVERED = re.compile(rf"wasn't delivered to ({_text._ADDR})")
+
+
 def extract(msg: Message) -> Extraction:
     text = _text.text_of(msg)
     if "Delivery to the following recipient" not in text:
+        if "** " in text and ("The response" in text or "wasn't delivered to" in text):
+            return _modern(msg, text)
         return NOT_MINE
     heading = _HEADING.search(text)
     if heading is None or not _text.from_daemon(msg):
@@ -73,6 +84,33 @@ def extract(msg: Message) -> Extraction:
             action=action,
             remote_mta=remote_mta,
             original_message_id=message_id,
+        )
+        for r in dict.fromkeys(recipients)
+    )
+    return Extraction(kind=MessageKind.BOUNCE, deliveries=deliveries)
+
+
+def _modern(msg: Message, text: str) -> Extraction:
+    """Google's current wording, when no delivery-status part said it first."""
+    heading = _MODERN_HEADING.search(text)
+    if heading is None or not _text.from_daemon(msg):
+        return NOT_MINE
+    notice = _text.cut(text, _SEPARATORS)
+    failed = _text.header(msg, "X-Failed-Recipients")
+    recipients = [a.lower() for a in _text.ADDRESS.findall(failed)]
+    recipients += [m.group(1).lower() for m in _WASNT_DELIVERED.finditer(notice)]
+    if not recipients:
+        return NOT_MINE
+    response = _RESPONSE.search(notice)
+    if response:
+        diagnostic = notice[response.end() :].strip().split("\n\n", 1)[0]
+    else:
+        diagnostic = notice[heading.end() :].strip().split("\n\n", 1)[0]
+    action = Action.DELAYED if "delayed" in heading.group(0).lower() else Action.FAILED
+    message_id = _text.original_message_id(msg, _text.after(text, _SEPARATORS))
+    deliveries = tuple(
+        _text.delivery(
+            r, fmt=NAME, diagnostic=diagnostic, action=action, original_message_id=message_id
         )
         for r in dict.fromkeys(recipients)
     )

@@ -47,6 +47,7 @@ _RECEIVED = re.compile(r"^<<<\s*(.*)$")
 _RESULT = re.compile(
     rf"^(?:([245]\d\d)(?:[ -]([245]\.\d{{1,3}}\.\d{{1,3}}))?\s+)?<?({_text._ADDR})>?\.\.\.\s*(.*)$"
 )
+_BARE_REPLY = re.compile(r"^[245]\d\d[ -]\S")
 _LISTED = re.compile(rf"^\s*<?({_text._ADDR})>?\s*$")
 _REASON = re.compile(r"^\s*\(reason:\s*(.*?)\s*$", re.I)
 
@@ -124,6 +125,9 @@ def _read_transcript(notice: str, found: dict[str, _Found]) -> None:
     command = None
     replies: list[str] = []
     unclaimed: list[tuple[str, str | None, str | None]] = []
+    # Bare reply lines ("550 sorry, no mailbox here by that name (#5.1.1)") that some
+    # Sendmail-like MTAs write instead of "<<<" lines; used only when nothing better exists.
+    bare: list[str] = []
     for raw in notice.split("\n"):
         line = raw.strip()
         talking = _TALKING.match(line)
@@ -143,6 +147,8 @@ def _read_transcript(notice: str, found: dict[str, _Found]) -> None:
             continue
         result = _RESULT.match(line)
         if not result:
+            if _BARE_REPLY.match(line) and "(smtp)..." not in line:
+                bare.append(line)
             continue
         recipient = result.group(3).lower()
         entry = found.setdefault(recipient, _Found())
@@ -158,6 +164,8 @@ def _read_transcript(notice: str, found: dict[str, _Found]) -> None:
         replies = []
     if replies:
         unclaimed.append((_text.join_reply(replies), remote_mta, command))
+    if not unclaimed and bare:
+        unclaimed.append((bare[0], remote_mta, command))
     if unclaimed:
         reply, mta, cmd = unclaimed[-1]
         for entry in found.values():

@@ -1,6 +1,6 @@
-"""Verizon Wireless (vtext.com / vzwpix.com) SMS and MMS gateway bounces.
+"""Apache James bounces (also Verizon Wireless's vtext.com / vzwpix.com gateway, built on it).
 
-Recognised by the gateway's layout: "Error: ..." and "Error message below:" with the remote
+Recognised by James's bounce layout: "Error: ..." and "Error message below:" with the remote
 reply, then "Message details:" listing "MAIL FROM:" and "RCPT TO:" of the failed delivery.
 The recipient is the RCPT TO address; the diagnostic is the reply under "Error message
 below:".
@@ -15,7 +15,7 @@ from returnpath.parsers.formats import _text
 from returnpath.parsers.formats.base import NOT_MINE, Extraction
 from returnpath.parsers.message import Message
 
-NAME = "verizon"
+NAME = "apachejames"
 
 _RCPT = re.compile(rf"^\s*RCPT TO:\s*<?({_text._ADDR})>?", re.M | re.I)
 _BELOW = re.compile(r"^\s*Error message below:\s*$", re.M | re.I)
