@@ -18,7 +18,9 @@ from returnpath.parsers.message import Message, part_text
 #: Text formats never read more than this many characters of a notification.
 TEXT_LIMIT = 256 * 1024
 
-_ADDR = r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+"
+# ASCII only, and no "/" in the local part, so that neither the CJK text written around an
+# address nor a file path ending in one is taken into it.
+_ADDR = r"[A-Za-z0-9.!#$%&'*+=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
 ADDRESS = re.compile(_ADDR)
 #: An address that stands alone on its line, possibly in angle brackets or followed by ":".
 ADDRESS_LINE = re.compile(rf"^\s*<?({_ADDR})>?:?\s*$")
@@ -96,7 +98,7 @@ def clean_address(value: str) -> str | None:
     match = ADDRESS.search(value or "")
     if not match:
         return None
-    return match.group(0).strip(".").lower()
+    return match.group(0).strip(".'`").lower() or None
 
 
 def text_of(msg: Message) -> str:

@@ -54,7 +54,21 @@ _DELAY = re.compile(
     r"|temporary failure report|warning message only",
     re.I,
 )
+# Header-like lines quoted in the notice: their addresses are message ids and senders.
+_HEADER_LINE = re.compile(
+    r"^\s*(?:message-id|in-reply-to|references|return-path|received|reporting-mta|from|sender"
+    r"|reply-to|date|x-[\w-]+)\s*:",
+    re.I,
+)
+# "(expanded from <alias>)", "generated from alias": the address the sender used, not the failure.
+_ALIAS_BEFORE = re.compile(r"(?:expanded|generated|forwarded|redirected) from\s*<?$", re.I)
 _NOT_RECIPIENT = ("mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon")
+# Lines that give a help address ("please contact abuse@isp.example") rather than a failure.
+_HELP_LINE = re.compile(
+    r"contact|assistance|questions|support|send (?:an? )?(?:e-?mail|mail) to|write to|reply to"
+    r"|abuse@|help@|\bsent by\b|\bfrom:|envelope-from|\bsender\b",
+    re.I,
+)
 
 
 def extract(msg: Message) -> Extraction:
@@ -70,8 +84,14 @@ def extract(msg: Message) -> Extraction:
     deliveries: list[Delivery] = []
     delayed = bool(_DELAY.search(_text.subject(msg))) or bool(_DELAY.search(notice[:2000]))
     for index, line in enumerate(lines):
+        if "@" not in line:
+            continue
+        if _HEADER_LINE.match(line) or (_HELP_LINE.search(line) and not _REPLY.search(line)):
+            continue
         for match in _text.ADDRESS.finditer(line):
-            address = match.group(0).strip(".").lower()
+            if _ALIAS_BEFORE.search(line[max(0, match.start() - 24) : match.start()]):
+                continue
+            address = match.group(0).strip(".'`").lower()
             if address in own or address.split("@")[0] in _NOT_RECIPIENT:
                 continue
             if "mailto:" in line[max(0, match.start() - 8) : match.start()] and any(
