@@ -1263,3 +1263,27 @@ def test_exchange_2003_german():
     (only,) = exchange.extract(mail(EXCHANGE_2003_GERMAN)).deliveries
     assert only.recipient == "benutzer@example.de"
     assert only.status == "5.1.1"
+
+
+APPLIANCE_WITH_NOISE = """
+From: Mail Delivery System <MAILER-DAEMON@relay.example.org>
+To: sender@example.com
+Subject: Undeliverable: hello
+
+Your message
+
+  Message-ID: <abc-123@example.com>
+  From: Sender <sender@example.com>
+
+could not be delivered to the following recipient:
+
+  user@example.net (expanded from alias@example.org): mailbox unavailable
+
+For assistance please contact helpdesk@example.org.
+"""
+
+
+def test_textbounce_skips_quoted_headers_aliases_and_help_addresses():
+    """Scenario: message ids, the alias expanded from and a help address are not failures."""
+    result = textbounce.extract(mail(APPLIANCE_WITH_NOISE))
+    assert [d.recipient for d in result.deliveries] == ["user@example.net"]
