@@ -13,7 +13,7 @@ import email.header
 import email.message
 import email.utils
 import re
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 #: Content types of the part that carries the returned original message.
 ORIGINAL_TYPES = ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers")
@@ -21,6 +21,7 @@ ORIGINAL_TYPES = ("message/rfc822", "text/rfc822-headers", "message/rfc822-heade
 STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
 
 _WS = re.compile(r"\s+")
+_SURROGATE = re.compile("[\udc80-\udcff]")
 #: How much notification text formats scan: enough for any real notification, and it keeps
 #: the cost of a 50 MB message bounded.
 TEXT_LIMIT = 256 * 1024
@@ -49,9 +50,14 @@ BOUNCE_SUBJECT = re.compile(
 _QUOTED_MSGID = re.compile(r"^[ \t>]*Message-I[Dd][ \t]*:[ \t]*(<[^>\s]+>|\S+)", re.M)
 
 
-_ENCODED_WORD = re.compile(r"=\?([^?*\s]+)(?:\*[^?]*)?\?[bqBQ]\?")
+#: Charsets a message declares (parameters and RFC 2047 words), read from the raw bytes:
+#: much cheaper than asking every parsed part.
+_RAW_CHARSET = re.compile(rb"charset[ \t]*=[ \t]*\"?([A-Za-z0-9_.:+-]{1,60})", re.I)
+_RAW_ENCODED_WORD = re.compile(rb"=\?([A-Za-z0-9_.:+-]{1,60})(?:\*[^?]{0,20})?\?[bqBQ]\?")
+_CHARSET_SCAN = 1024 * 1024
 
 
+@lru_cache(maxsize=256)
 def _known_charset(name: str) -> bool:
     try:
         codecs.lookup(name.strip().strip('"'))
@@ -94,7 +100,7 @@ def decode_header_value(value: object) -> str:
                 chunks.append(chunk)
         value = "".join(chunks)
     text = str(value)
-    if any("\udc80" <= ch <= "\udcff" for ch in text):
+    if _SURROGATE.search(text):
         # raw 8-bit header bytes, kept by the parser as surrogates: most such mail is UTF-8
         raw = text.encode("utf-8", "surrogateescape")
         try:
@@ -137,27 +143,54 @@ class Message:
     def __init__(self, raw: bytes) -> None:
         self.raw = normalise_newlines(raw or b"")
         self.defects: list[str] = []
+        self._decoded: dict[str, str] = {}
         if not self.raw.strip():
             self.defects.append("EmptyMessage")
         self.msg: email.message.Message = email.message_from_bytes(self.raw)
-        for part in self.msg.walk():
+        #: Every part (the message itself and nested ones) with its content type, in walk order.
+        self.walk: list[tuple[email.message.Message, str]] = [
+            (p, p.get_content_type()) for p in self.msg.walk()
+        ]
+        for part, _ in self.walk:
             for defect in getattr(part, "defects", ()):
                 self.defects.append(type(defect).__name__)
-            charset = part.get_param("charset")
-            if isinstance(charset, str) and not _known_charset(charset):
-                self.defects.append(f"UnknownCharset: {charset[:40]}")
-        for name in ("Subject", "From"):
-            for word_charset in _ENCODED_WORD.findall(str(self.msg.get(name, ""))):
-                if not _known_charset(word_charset):
-                    self.defects.append(f"UnknownCharset: {word_charset[:40]}")
+        head = self.raw[:_CHARSET_SCAN]
+        names = {m.decode("ascii", "replace") for m in _RAW_CHARSET.findall(head)}
+        names.update(m.decode("ascii", "replace") for m in _RAW_ENCODED_WORD.findall(head))
+        for name in sorted(names):
+            if not _known_charset(name):
+                self.defects.append(f"UnknownCharset: {name[:40]}")
 
     # ----- headers of the returned message itself
+    @cached_property
+    def _header_index(self) -> dict[str, list[object]]:
+        # email.message.Message.get() scans every header on each call; formats ask for many
+        index: dict[str, list[object]] = {}
+        # the parser's own (name, value) list: items() would re-sanitise every value, and
+        # decode_header_value copes with the raw 8-bit values it holds
+        pairs = getattr(self.msg, "_headers", None)
+        for name, value in pairs if isinstance(pairs, list) else self.msg.items():
+            index.setdefault(name.lower(), []).append(value)
+        return index
+
+    def raw_header(self, name: str) -> object | None:
+        """The first value of a header as the parser holds it (str or Header), or None."""
+        values = self._header_index.get(name.lower())
+        return values[0] if values else None
+
+    def raw_headers(self, name: str) -> list[object]:
+        return self._header_index.get(name.lower(), [])
+
     def header(self, name: str) -> str:
         """The decoded, unfolded value of a header of the message, or "" when absent."""
-        return decode_header_value(self.msg.get(name))
+        key = name.lower()
+        cache = self._decoded
+        if key not in cache:
+            cache[key] = decode_header_value(self.raw_header(key))
+        return cache[key]
 
     def headers(self, name: str) -> list[str]:
-        return [decode_header_value(v) for v in self.msg.get_all(name, [])]
+        return [decode_header_value(v) for v in self.raw_headers(name)]
 
     @cached_property
     def subject(self) -> str:
@@ -166,7 +199,7 @@ class Message:
     @cached_property
     def from_address(self) -> str:
         """The bare address of From, lower-cased ("" when none)."""
-        return email.utils.parseaddr(self.header("From"))[1].lower()
+        return split_address(self.from_header)[1].lower()
 
     @cached_property
     def from_header(self) -> str:
@@ -174,23 +207,23 @@ class Message:
 
     @cached_property
     def content_type(self) -> str:
-        return self.msg.get_content_type()
+        return self.walk[0][1]
 
     # ----- the parts
     @cached_property
     def parts(self) -> list[email.message.Message]:
         """All leaf parts of the message, original included, in order."""
-        return [p for p in self.msg.walk() if not p.is_multipart()]
+        return [p for p, _ in self.walk if not p.is_multipart()]
 
     @cached_property
     def status_parts(self) -> list[email.message.Message]:
-        return [p for p in self.msg.walk() if p.get_content_type() in STATUS_TYPES]
+        return [p for p, ctype in self.walk if ctype in STATUS_TYPES]
 
     @cached_property
     def original_part(self) -> email.message.Message | None:
         """The part holding the returned original (message/rfc822 or text/rfc822-headers)."""
-        for p in self.msg.walk():
-            if p.get_content_type() in ORIGINAL_TYPES:
+        for p, ctype in self.walk:
+            if ctype in ORIGINAL_TYPES:
                 return p
         return None
 
@@ -202,7 +235,7 @@ class Message:
     def from_daemon(self) -> bool:
         """From is a mailer daemon, postmaster or similar system sender."""
         local = self.from_address.partition("@")[0]
-        name = email.utils.parseaddr(self.from_header)[0]
+        name = split_address(self.from_header)[0]
         return bool(_DAEMON.match(local) or (name and _DAEMON.match(name.strip("\"' "))))
 
     @cached_property
@@ -216,7 +249,7 @@ class Message:
             self.content_type == "multipart/report"
             or self.status_parts
             or self.from_daemon
-            or self.msg.get("X-Failed-Recipients")
+            or self.raw_header("X-Failed-Recipients") is not None
             or BOUNCE_SUBJECT.search(self.subject)
         )
 
@@ -281,8 +314,7 @@ class Message:
         if not self.msg.is_multipart():
             return part_text(self.msg)[:TEXT_LIMIT]
         chunks: list[str] = []
-        for p in self.msg.walk():
-            ctype = p.get_content_type()
+        for p, ctype in self.walk:
             if ctype in ORIGINAL_TYPES:
                 break
             if p.is_multipart() or ctype in STATUS_TYPES:
@@ -297,6 +329,23 @@ class Message:
             if sum(len(c) for c in chunks) > TEXT_LIMIT:
                 break
         return "\n".join(chunks)[:TEXT_LIMIT]
+
+
+def split_address(value: str) -> tuple[str, str]:
+    """(display name, address) of a From-like header value; much faster than
+    email.utils.parseaddr and forgiving of the malformed values bounces carry."""
+    value = value.strip()
+    if "<" in value:
+        start = value.rfind("<")
+        end = value.find(">", start)
+        address = value[start + 1 : end if end > start else len(value)].strip()
+        name = value[:start].strip().strip("\"'").strip()
+        return name, address
+    if "(" in value:
+        # old style: address (Display Name)
+        address, _, rest = value.partition("(")
+        return rest.rstrip(")").strip(), address.strip()
+    return "", value
 
 
 def parse_fields(text: str) -> list[list[tuple[str, str]]]:

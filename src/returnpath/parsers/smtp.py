@@ -73,8 +73,7 @@ def diagnostic_codes(text: str) -> tuple[str | None, str | None]:
 _COMMAND = re.compile(
     r"in reply to (?:end of )?([a-z]+(?: (?:from|to))?)\s+command"
     r"|>>>\s*([a-z]+(?: (?:from|to))?)\b"
-    r"|\bafter (?:end of )?(rcpt to|mail from|data|ehlo|helo|initial connection)\b",
-    re.I,
+    r"|\bafter (?:end of )?(rcpt to|mail from|data|ehlo|helo|initial connection)\b"
 )
 _COMMAND_NAMES = {
     "RCPT TO": "RCPT", "RCPT": "RCPT", "MAIL FROM": "MAIL", "MAIL": "MAIL", "DATA": "DATA",
@@ -89,8 +88,11 @@ def last_command(text: str) -> str | None:
     The last one is what the failing reply answered: a transcript lists the accepted
     MAIL and RCPT before the DATA that was refused.
     """
+    text = text[-16384:].lower()
+    if "command" not in text and ">>>" not in text and "after " not in text:
+        return None
     found = None
-    for m in _COMMAND.finditer(text[-16384:]):
+    for m in _COMMAND.finditer(text):
         word = " ".join((m.group(1) or m.group(2) or m.group(3)).upper().split())
         found = _COMMAND_NAMES.get(word, found)
     return found

@@ -122,13 +122,15 @@ def find_token(msg: Message, secret: bytes | None) -> VerpToken | None:
     """
     best: VerpToken | None = None
     for name in ENVELOPE_HEADERS:
-        values = msg.headers(name)
-        for _, addr in email.utils.getaddresses(values):
-            if "+" not in addr:
-                continue
-            token = verify(addr, secret)
-            if token.state is VerpState.VALID:
-                return token
-            if token.state is VerpState.INVALID or (best is None and token.address):
-                best = token
+        for raw_value in msg.raw_headers(name):
+            if "+" not in str(raw_value):
+                continue  # the common case, decided without parsing addresses
+            for _, addr in email.utils.getaddresses([str(raw_value)]):
+                if "+" not in addr:
+                    continue
+                token = verify(addr, secret)
+                if token.state is VerpState.VALID:
+                    return token
+                if token.state is VerpState.INVALID or (best is None and token.address):
+                    best = token
     return best

@@ -26,8 +26,8 @@ _REPORT_TYPES = ("message/feedback-report",)
 
 
 def _report_text(msg: Message) -> str | None:
-    for part in msg.msg.walk():
-        if part.get_content_type() not in _REPORT_TYPES:
+    for part, ctype in msg.walk:
+        if ctype not in _REPORT_TYPES:
             continue
         payload = part.get_payload()
         if isinstance(payload, list):
@@ -82,6 +82,8 @@ def extract(msg: Message) -> Extraction:
 
 
 def _microsoft_report(msg: Message) -> Extraction:
+    if b"X-HmXmrOriginalRecipient" not in msg.raw:
+        return NOT_MINE
     original = msg.original_headers
     if original is None or original.get("X-HmXmrOriginalRecipient") is None:
         return NOT_MINE

@@ -69,7 +69,7 @@ _WEAK_SUBJECT = re.compile(
 
 def _header_marker(msg: Message) -> bool:
     for name in _MARKER_HEADERS:
-        value = msg.msg.get(name)
+        value = msg.raw_header(name)
         if value is not None and not _FALSE.match(str(value)):
             return True
     precedence = msg.header("Precedence").lower()
@@ -88,7 +88,7 @@ def is_auto_reply(msg: Message) -> bool:
         return True
     # auto-generated covers newsletters and notifications too: require the subject to agree
     generated = bool(auto_submitted) and not auto_submitted.startswith("no")
-    if generated or msg.msg.get("X-Auto-Response-Suppress") is not None:
+    if generated or msg.raw_header("X-Auto-Response-Suppress") is not None:
         return bool(_WEAK_SUBJECT.search(subject))
     return False
 
