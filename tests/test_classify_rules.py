@@ -153,3 +153,15 @@ def test_multilingual_user_unknown():
     """Scenario: user-unknown replies in German, French and Spanish are hard."""
     for text in ("550 Benutzer unbekannt", "550 Utilisateur inconnu", "550 Usuario desconocido"):
         assert _verdict(text, "5.0.0").category is Category.HARD, text
+
+
+def test_only_the_empty_diagnostic_rule_matches_nothing():
+    """Scenario: no text pattern matches an empty diagnostic by accident (e.g. 'a?')."""
+    matching = [r.id for r in RULES if r.text is not None and r.text.search("")]
+    assert matching == ["failed-no-diagnostic"]
+
+
+def test_upper_case_pattern_is_refused():
+    """Scenario: a pattern with capitals (never matching the lower-cased text) does not load."""
+    with pytest.raises(RulesError):
+        load_rules('[[rule]]\nid = "a"\nreason = "undefined"\ntext = ["User"]\nsample = "x"\n')

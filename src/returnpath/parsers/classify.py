@@ -87,7 +87,8 @@ class Rule:
             return False
         if self.commands is not None and facts.command not in self.commands:
             return False
-        return self.text is None or bool(facts.text and self.text.search(facts.text))
+        # an empty diagnostic is matched only by a pattern that allows it ('^$')
+        return self.text is None or bool(self.text.search(facts.text))
 
 
 @dataclass(frozen=True, slots=True)
