@@ -17,9 +17,11 @@ from returnpath.parsers.formats import (
     exim,
     fml,
     gmail,
+    gmx,
     googlegroups,
     kddi,
     mfilter,
+    mimecast,
     notes,
     opensmtpd,
     postfix,
@@ -49,6 +51,8 @@ VENDOR_MODULES: list[ModuleType] = [
     apachejames,
     kddi,
     fml,
+    gmx,
+    mimecast,
     textbounce,
 ]
 
@@ -1287,3 +1291,63 @@ def test_textbounce_skips_quoted_headers_aliases_and_help_addresses():
     """Scenario: message ids, the alias expanded from and a help address are not failures."""
     result = textbounce.extract(mail(APPLIANCE_WITH_NOISE))
     assert [d.recipient for d in result.deliveries] == ["user@example.net"]
+
+
+# --------------------------------------------------------------------------- gmx, mimecast
+
+GMX = """
+From: "Mail Delivery System" <mailer-daemon@gmx.net>
+To: sender@gmx.net
+Subject: Mail delivery failed: returning message to sender
+
+This message was created automatically by mail delivery software.
+
+A message that you sent could not be delivered to one or more of
+its recipients. This is a permanent error. The following address
+failed:
+
+"user@example.net":
+
+SMTP error from remote server after RCPT command:
+host: mx.example.net
+550 5.1.1 <user@example.net>... User Unknown
+
+--- The header of the original message is following. ---
+
+Message-ID: <orig-19@gmx.net>
+"""
+
+MIMECAST = """
+From: Postmaster <postmaster@example.com>
+Subject: [Postmaster] Email Delivery Failure
+
+This is a delivery failure notification message indicating that
+an email you addressed to email address :
+
+-- user@example.net
+
+could not be delivered. The problem appears to be :
+
+-- Recipient email address is possibly incorrect
+
+Additional information follows :
+
+-- 5.7.54 SMTP; Unable to relay recipient in non-accepted domain
+"""
+
+
+def test_gmx_quoted_address_with_remote_reply():
+    """Scenario: GMX quotes the address at the margin and gives host and reply below it."""
+    (only,) = gmx.extract(mail(GMX)).deliveries
+    assert only.recipient == "user@example.net"
+    assert only.diagnostic == "550 5.1.1 <user@example.net>... User Unknown"
+    assert (only.remote_mta, only.smtp_command) == ("mx.example.net", "RCPT")
+    assert only.original_message_id == "<orig-19@gmx.net>"
+
+
+def test_mimecast_additional_information():
+    """Scenario: Mimecast's notice: the remote reply is under "Additional information follows"."""
+    (only,) = mimecast.extract(mail(MIMECAST)).deliveries
+    assert only.recipient == "user@example.net"
+    assert only.diagnostic == "5.7.54 SMTP; Unable to relay recipient in non-accepted domain"
+    assert only.status == "5.7.54"

@@ -20,9 +20,11 @@ from returnpath.parsers.formats import (
     fallback,
     fml,
     gmail,
+    gmx,
     googlegroups,
     kddi,
     mfilter,
+    mimecast,
     notes,
     opensmtpd,
     postfix,
@@ -58,6 +60,8 @@ FORMATS: list[ModuleType] = [
     apachejames,  # also Verizon's SMS/MMS gateway
     kddi,  # au one net
     fml,  # mailing-list manager's refusals
+    gmx,  # also WEB.DE and 1&1 / IONOS
+    mimecast,
     # any other mail system's text bounce: after every named format, before the last resorts
     textbounce,
     # --- last resorts

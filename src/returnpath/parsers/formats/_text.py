@@ -46,13 +46,18 @@ _COMMANDS = (
 )
 
 
+# "after RCPT command", "(in reply to MAIL command)": the verb alone.
+_BARE_COMMAND = re.compile(r"\b(RCPT|MAIL|DATA|EHLO)\b")
+
+
 def smtp_command(context: str) -> str | None:
     """The SMTP command named in "after RCPT TO:<x>" or "(in reply to MAIL FROM command)"."""
     upper = context.upper()
     for phrase, command in _COMMANDS:
         if phrase in upper:
             return command
-    return None
+    bare = _BARE_COMMAND.search(upper)
+    return bare.group(1) if bare else None
 
 
 _DAEMONS = ("mailer-daemon", "mailerdaemon", "mail-daemon", "postmaster", "mdaemon", "bounce")
