@@ -52,6 +52,7 @@ _QUOTED_MSGID = re.compile(r"^[ \t>]*Message-I[Dd][ \t]*:[ \t]*(<[^>\s]+>|\S+)",
 
 #: Charsets a message declares (parameters and RFC 2047 words), read from the raw bytes:
 #: much cheaper than asking every parsed part.
+_RAW_CONTENT_TYPE = re.compile(rb"^content-type:[^\n]*(?:\n[ \t][^\n]*)*", re.I | re.M)
 _RAW_CHARSET = re.compile(rb"charset[ \t]*=[ \t]*\"?([A-Za-z0-9_.:+-]{1,60})", re.I)
 _RAW_ENCODED_WORD = re.compile(rb"=\?([A-Za-z0-9_.:+-]{1,60})(?:\*[^?]{0,20})?\?[bqBQ]\?")
 _CHARSET_SCAN = 1024 * 1024
@@ -155,7 +156,12 @@ class Message:
             for defect in getattr(part, "defects", ()):
                 self.defects.append(type(defect).__name__)
         head = self.raw[:_CHARSET_SCAN]
-        names = {m.decode("ascii", "replace") for m in _RAW_CHARSET.findall(head)}
+        # only Content-Type header fields: bodies mention charsets too (HTML meta tags)
+        names = {
+            m.decode("ascii", "replace")
+            for field in _RAW_CONTENT_TYPE.findall(head)
+            for m in _RAW_CHARSET.findall(field)
+        }
         names.update(m.decode("ascii", "replace") for m in _RAW_ENCODED_WORD.findall(head))
         for name in sorted(names):
             if not _known_charset(name):
