@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from returnpath.model import Action, Category, MessageKind, Reason
 from returnpath.parsers import ParseOptions, parse
 
@@ -233,3 +236,20 @@ def test_microsoft_junk_mail_report_is_complaint():
     (d,) = result.deliveries
     assert (d.recipient, d.feedback_type) == ("reader@example.com", "abuse")
     assert d.verdict is not None and d.verdict.category is Category.COMPLAINT
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=4096))
+def test_parse_never_raises_on_arbitrary_bytes(raw):
+    """Scenario: any bytes at all give a ParseResult, never an exception."""
+    result = parse(raw)
+    assert isinstance(result.kind, MessageKind)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(min_value=0, max_value=len(DSN)), st.binary(max_size=64), st.booleans())
+def test_parse_never_raises_on_damaged_dsn(cut, junk, truncate):
+    """Scenario: a real-shaped DSN truncated or with bytes spliced in still parses."""
+    raw = DSN[:cut] if truncate else DSN[:cut] + junk + DSN[cut:]
+    result = parse(raw)
+    assert all(d.verdict is not None for d in result.deliveries)
