@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -163,3 +164,22 @@ def test_checkpoint_table_untouched_for_files(store: Store) -> None:
     raw, result = message(delivery("a@example.com", Category.SOFT))
     store.record(raw, result, now=T0)
     assert count(store, CheckpointRow) == 0
+
+
+def test_text_postgresql_would_refuse_is_cleaned(store: Store) -> None:
+    """Scenario: real mail with a NUL in the subject, a lone surrogate and an overlong rule."""
+    raw, result = message(delivery("a@example.com", Category.SOFT))
+    result = replace(
+        result,
+        subject="Mail delivery failed\x00",
+        deliveries=(
+            replace(result.deliveries[0], diagnostic="bad \udcff byte", reply_code="5" * 40),
+        ),
+    )
+    assert store.record(raw, result, now=T0).created
+    with store.engine.connect() as conn:
+        subject = conn.execute(select(MessageRow.subject)).scalar_one()
+        diagnostic, code = conn.execute(select(EventRow.diagnostic, EventRow.reply_code)).one()
+    assert subject == "Mail delivery failed\ufffd"
+    assert diagnostic == "bad ? byte"
+    assert code == "5" * 10

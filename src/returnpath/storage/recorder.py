@@ -17,12 +17,23 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Table, and_, func, select, update
+from sqlalchemy import (
+    Connection,
+    Insert,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -49,6 +60,7 @@ from returnpath.storage.tables import (
     HistoryChange,
     MessageRow,
     UnsubscribeReason,
+    UTCDateTime,
 )
 
 messages: Table = MessageRow.__table__  # type: ignore[assignment]
@@ -88,6 +100,43 @@ class RecordOutcome:
     unsubscribed: tuple[str, ...]
 
 
+def clean_text(value: str, limit: int | None = None) -> str:
+    """Text any backend accepts: no NUL (PostgreSQL refuses it), no lone surrogates (not
+    encodable as UTF-8), at most `limit` characters (PostgreSQL enforces VARCHAR lengths)."""
+    if "\x00" in value:
+        value = value.replace("\x00", "\ufffd")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    if limit is not None and len(value) > limit:
+        value = value[:limit]
+    return value
+
+
+def clean_row(table: Table, values: dict[str, Any]) -> dict[str, Any]:
+    """clean_text on every string value, with the column's length as the limit."""
+    for key, value in values.items():
+        if isinstance(value, str):
+            values[key] = clean_text(value, getattr(table.c[key].type, "length", None))
+        elif isinstance(value, list):
+            values[key] = [clean_text(v) if isinstance(v, str) else v for v in value]
+    return values
+
+
+# Statements are built once per backend and reused: building SQLAlchemy statements costs
+# more than executing them on SQLite.
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def statement(conn: Connection, name: str, build: Callable[[Connection], Any]) -> Any:
+    key = (conn.dialect.name, name)
+    found = _STATEMENTS.get(key)
+    if found is None:
+        found = _STATEMENTS[key] = build(conn)
+    return found
+
+
 def normalise_address(address: str | None) -> str | None:
     """The stored form of an address: trimmed, angle brackets removed, lower-cased.
 
@@ -98,7 +147,11 @@ def normalise_address(address: str | None) -> str | None:
         return None
     value = address.strip().strip("<>").strip().lower()
     local, at, domain = value.rpartition("@")
-    if not at or not local or not domain or " " in value:
+    if not at or not local or not domain or len(value) > 320:
+        return None
+    if any(c.isspace() or c in "\x00<>" for c in value):
+        return None
+    if clean_text(value) != value:
         return None
     return value
 
@@ -125,49 +178,58 @@ def message_key(raw: RawMessage) -> tuple[str, str, int, int | None, str]:
 
 def find_message(conn: Connection, raw: RawMessage, sha: str) -> int | None:
     """The id of the row this message was already recorded as, by mailbox key or content."""
+    by_content = messages.c.sha256 == sha
+    condition = by_content
     if raw.uid is not None:
-        found = conn.execute(
-            select(messages.c.id).where(
+        condition = or_(
+            by_content,
+            and_(
                 messages.c.source == raw.source,
                 messages.c.folder == raw.folder,
                 messages.c.uidvalidity == (raw.uidvalidity or 0),
                 messages.c.uid == raw.uid,
-            )
-        ).scalar()
-        if found is not None:
-            return int(found)
-    found = conn.execute(select(messages.c.id).where(messages.c.sha256 == sha)).scalar()
+            ),
+        )
+    found = conn.execute(select(messages.c.id).where(condition).limit(1)).scalar()
     return None if found is None else int(found)
+
+
+def _checkpoint_upsert(conn: Connection) -> Any:
+    stmt = (
+        pg_insert(checkpoints) if conn.dialect.name == "postgresql" else sqlite_insert(checkpoints)
+    )
+    new = stmt.excluded
+    return stmt.on_conflict_do_update(
+        index_elements=[checkpoints.c.source, checkpoints.c.folder],
+        set_={
+            # A new UIDVALIDITY restarts the count; otherwise only ever move forward.
+            "last_uid": case(
+                (checkpoints.c.uidvalidity != new.uidvalidity, new.last_uid),
+                (checkpoints.c.last_uid < new.last_uid, new.last_uid),
+                else_=checkpoints.c.last_uid,
+            ),
+            "uidvalidity": new.uidvalidity,
+            "updated_at": new.updated_at,
+        },
+    )
 
 
 def advance_checkpoint(conn: Connection, raw: RawMessage, now: datetime) -> None:
     """Move (source, folder) to this uid; a new UIDVALIDITY restarts the count."""
     if raw.uid is None:
         return
-    uidvalidity = raw.uidvalidity or 0
-    where = and_(checkpoints.c.source == raw.source, checkpoints.c.folder == raw.folder)
-    inserted = conn.execute(
-        insert_ignoring_conflicts(conn, checkpoints)
-        .values(
-            source=raw.source,
-            folder=raw.folder,
-            uidvalidity=uidvalidity,
-            last_uid=raw.uid,
-            updated_at=now,
-        )
-        .returning(checkpoints.c.last_uid)
-    ).first()
-    if inserted is not None:
-        return
     conn.execute(
-        update(checkpoints)
-        .where(where, checkpoints.c.uidvalidity != uidvalidity)
-        .values(uidvalidity=uidvalidity, last_uid=raw.uid, updated_at=now)
-    )
-    conn.execute(
-        update(checkpoints)
-        .where(where, checkpoints.c.uidvalidity == uidvalidity, checkpoints.c.last_uid < raw.uid)
-        .values(last_uid=raw.uid, updated_at=now)
+        statement(conn, "checkpoint", _checkpoint_upsert),
+        clean_row(
+            checkpoints,
+            {
+                "source": raw.source,
+                "folder": raw.folder,
+                "uidvalidity": raw.uidvalidity or 0,
+                "last_uid": raw.uid,
+                "updated_at": now,
+            },
+        ),
     )
 
 
@@ -209,9 +271,14 @@ class Recorder:
         encoding: str | None = None
         if self.settings.store_raw:
             raw_bytes, encoding = zlib.compress(raw.data, 6), "zlib"
-        stmt = (
-            insert_ignoring_conflicts(self.conn, messages)
-            .values(
+        stmt = statement(
+            self.conn,
+            "insert_message",
+            lambda c: insert_ignoring_conflicts(c, messages).returning(messages.c.id),
+        )
+        params = clean_row(
+            messages,
+            dict(
                 source=raw.source,
                 folder=raw.folder,
                 uidvalidity=raw.uidvalidity or 0,
@@ -231,10 +298,9 @@ class Recorder:
                 defects=list(result.defects),
                 raw=raw_bytes,
                 raw_encoding=encoding,
-            )
-            .returning(messages.c.id)
+            ),
         )
-        found = self.conn.execute(stmt).scalar()
+        found = self.conn.execute(stmt, params).scalar()
         return None if found is None else int(found)
 
     def _occurred_at(self, raw: RawMessage, result: ParseResult) -> datetime:
@@ -302,6 +368,7 @@ class Recorder:
             self.apply_soft_policy(contact_id, address, event_id, occurred)
         if category is Category.DEFERRAL:
             kind, key = deferral_key(original, result.message_id, sha)
+            key = clean_text(key, deferrals.c.original_key.type.length)  # type: ignore[attr-defined]
             self._defer(address, kind, key, contact_id, raw.source, event_id, occurred)
         elif category in _FINAL:
             self._close_deferrals(address, original, category, event_id)
@@ -309,36 +376,55 @@ class Recorder:
     # -- contacts ---------------------------------------------------------------------------
 
     def _contact(self, address: str) -> int:
-        self.conn.execute(
-            insert_ignoring_conflicts(self.conn, contacts).values(
-                address=address,
-                domain=domain_of(address),
-                status=ContactStatus.SUBSCRIBED.value,
+        """The contact id of an address, creating a subscribed contact when it is new."""
+        find = statement(
+            self.conn,
+            "contact_id",
+            lambda _c: select(contacts.c.id).where(contacts.c.address == bindparam("address")),
+        )
+        found = self.conn.execute(find, {"address": address}).scalar()
+        if found is not None:
+            return int(found)
+        created = self.conn.execute(
+            statement(
+                self.conn,
+                "insert_contact",
+                lambda c: insert_ignoring_conflicts(c, contacts).returning(contacts.c.id),
+            ),
+            {
+                "address": address,
+                "domain": domain_of(address),
+                "status": ContactStatus.SUBSCRIBED.value,
                 **dict.fromkeys(COUNTER_COLUMNS.values(), 0),
-                created_at=self.now,
-                updated_at=self.now,
-            )
-        )
-        return int(
-            self.conn.execute(
-                select(contacts.c.id).where(contacts.c.address == address)
-            ).scalar_one()
-        )
+                "created_at": self.now,
+                "updated_at": self.now,
+            },
+        ).scalar()
+        if created is None:  # another writer created it a moment ago
+            created = self.conn.execute(find, {"address": address}).scalar_one()
+        return int(created)
 
     def _count(self, contact_id: int, category: Category, event_id: int, at: datetime) -> None:
         column = contacts.c[COUNTER_COLUMNS[category]]
+        stmt = statement(
+            self.conn,
+            f"count_{category.value}",
+            lambda _c: (
+                update(contacts)
+                .where(contacts.c.id == bindparam("b_id"))
+                .values(
+                    {
+                        column: column + 1,
+                        contacts.c.last_event_id: bindparam("b_event"),
+                        contacts.c.last_event_at: bindparam("b_at", type_=UTCDateTime()),
+                        contacts.c.last_category: category.value,
+                        contacts.c.updated_at: bindparam("b_now", type_=UTCDateTime()),
+                    }
+                )
+            ),
+        )
         self.conn.execute(
-            update(contacts)
-            .where(contacts.c.id == contact_id)
-            .values(
-                {
-                    column: column + 1,
-                    contacts.c.last_event_id: event_id,
-                    contacts.c.last_event_at: at,
-                    contacts.c.last_category: category.value,
-                    contacts.c.updated_at: self.now,
-                }
-            )
+            stmt, {"b_id": contact_id, "b_event": event_id, "b_at": at, "b_now": self.now}
         )
 
     def unsubscribe(
@@ -409,7 +495,12 @@ class Recorder:
         values["origin"] = EventOrigin(values["origin"]).value
         values.setdefault("recorded_at", self.now)
         return int(
-            self.conn.execute(events.insert().values(**values).returning(events.c.id)).scalar_one()
+            self.conn.execute(
+                statement(
+                    self.conn, "insert_event", lambda _c: events.insert().returning(events.c.id)
+                ),
+                clean_row(events, values),
+            ).scalar_one()
         )
 
     # -- deferrals --------------------------------------------------------------------------
@@ -485,7 +576,8 @@ class Recorder:
             deferrals.c.state == DeferralState.PENDING.value,
         ]
         if original:
-            conditions.append(deferrals.c.original_key == original)
+            limit = deferrals.c.original_key.type.length  # type: ignore[attr-defined]
+            conditions.append(deferrals.c.original_key == clean_text(original, limit))
         resolution = Category.DELIVERED if category in _DELIVERED_LIKE else category
         self.conn.execute(
             update(deferrals)
