@@ -1351,3 +1351,41 @@ def test_mimecast_additional_information():
     assert only.recipient == "user@example.net"
     assert only.diagnostic == "5.7.54 SMTP; Unable to relay recipient in non-accepted domain"
     assert only.status == "5.7.54"
+
+
+SENDMAIL_DERIVED = """
+From: postmaster@mail.example.ne.jp
+Subject: Returned mail: see transcript for details
+
+   ----- The following addresses had delivery problems -----
+********************
+ user@example.net
+********************
+
+   ----- Non-delivered information -----
+The number of messages in recipient's mailbox exceeded the local limit.
+
+   ----- Unsent message follows -----
+Message-ID: <orig-20@example.com>
+"""
+
+
+def test_sendmail_derived_relay_with_non_delivered_information():
+    """Scenario: a Sendmail-derived ISP relay lists the address and gives the reason apart."""
+    (only,) = sendmail.extract(mail(SENDMAIL_DERIVED)).deliveries
+    assert only.recipient == "user@example.net"
+    assert only.diagnostic == (
+        "The number of messages in recipient's mailbox exceeded the local limit."
+    )
+    assert only.original_message_id == "<orig-20@example.com>"
+
+
+def test_exim_pipelined_rcpt():
+    """Scenario: Exim's "after pipelined RCPT TO" context still yields the bare reply."""
+    pipelined = EXIM.replace(
+        "after RCPT TO:<user@example.net>", "after pipelined RCPT TO:<user@example.net>"
+    )
+    first = exim.extract(mail(pipelined)).deliveries[0]
+    assert first.diagnostic is not None
+    assert first.diagnostic.startswith("550 5.1.1 <user@example.net>: Recipient address rejected")
+    assert first.smtp_command == "RCPT"

@@ -27,6 +27,9 @@ _MARKERS = (
     "----- The following addresses had permanent fatal errors -----",
     "----- The following addresses had transient non-fatal errors -----",
     "----- The following addresses have delivery notifications -----",
+    # Sendmail-derived relays (BIGLOBE, McAfee, Activehunter) keep the wording, not the rule.
+    "The following addresses had delivery problems",
+    "The following addresses had permanent delivery errors",
 )
 _SEPARATORS = (
     "----- Unsent message follows -----",
@@ -49,6 +52,8 @@ _RESULT = re.compile(
 )
 _BARE_REPLY = re.compile(r"^[245]\d\d[ -]\S")
 _LISTED = re.compile(rf"^\s*<?({_text._ADDR})>?\s*$")
+# "<user@host>   (5.1.1 <user@host>... User unknown)" on one line (McAfee).
+_INLINE_REASON = re.compile(rf"^\s*<({_text._ADDR})>\s+\((.+)\)\s*$")
 _REASON = re.compile(r"^\s*\(reason:\s*(.*?)\s*$", re.I)
 
 
@@ -86,10 +91,16 @@ def extract(msg: Message) -> Extraction:
 
 
 def _read_address_lists(notice: str, found: dict[str, _Found]) -> None:
-    """The "----- The following addresses had ... errors -----" sections."""
+    """The "----- The following addresses had ... errors -----" sections.
+
+    A "----- Non-delivered information -----" section (BIGLOBE) gives the reason for every
+    listed address that has none of its own.
+    """
     listing = False
     current: _Found | None = None
     reason: list[str] | None = None
+    information: list[str] | None = None
+    info_lines: list[str] = []
     for line in notice.split("\n"):
         if reason is not None and current is not None:
             reason.append(line.strip())
@@ -97,9 +108,16 @@ def _read_address_lists(notice: str, found: dict[str, _Found]) -> None:
                 current.reason = _text.unfold(" ".join(reason)).removesuffix(")")
                 reason = None
             continue
-        if line.strip().startswith("-----"):
+        if line.strip().startswith("---"):
             listing = "following addresses" in line
+            information = info_lines if "Non-delivered information" in line else None
             current = None
+            continue
+        if information is not None:
+            if line.strip():
+                information.append(line.strip())
+            elif information:
+                information = None
             continue
         if not listing:
             continue
@@ -113,6 +131,14 @@ def _read_address_lists(notice: str, found: dict[str, _Found]) -> None:
             if line.rstrip().endswith(")"):
                 current.reason = _text.unfold(start.group(1)).removesuffix(")")
                 reason = None
+            continue
+        inline = _INLINE_REASON.match(line)
+        if inline:
+            entry = found.setdefault(inline.group(1).lower(), _Found())
+            entry.reason = entry.reason or inline.group(2)
+    if info_lines:
+        for entry in found.values():
+            entry.reason = entry.reason or " ".join(info_lines)
 
 
 def _read_transcript(notice: str, found: dict[str, _Found]) -> None:
