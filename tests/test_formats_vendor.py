@@ -27,6 +27,7 @@ from returnpath.parsers.formats import (
     postfix,
     qmail,
     sendmail,
+    surfcontrol,
     textbounce,
     yahoo,
 )
@@ -53,6 +54,7 @@ VENDOR_MODULES: list[ModuleType] = [
     fml,
     gmx,
     mimecast,
+    surfcontrol,
     textbounce,
 ]
 
@@ -1389,3 +1391,51 @@ def test_exim_pipelined_rcpt():
     assert first.diagnostic is not None
     assert first.diagnostic.startswith("550 5.1.1 <user@example.net>: Recipient address rejected")
     assert first.smtp_command == "RCPT"
+
+
+# --------------------------------------------------------------------------- surfcontrol
+
+SURFCONTROL = """
+From: <MAILER-DAEMON@example.org>
+Subject: hello
+
+Your message could not be sent.
+A transcript of the attempts to send the message follows.
+The number of attempts made: 1
+Addressed To: user@example.net
+
+Thu 29 Apr 2010 23:34:45 +0900
+Failed to send to identified host,
+user@example.net: [192.0.2.5], 550 user@example.net... No such user
+--- Message non-deliverable.
+"""
+
+MAILMARSHAL_LIKE = """
+From: Mail Delivery System <postmaster@relay.example.org>
+Subject: Undeliverable Mail: "hello"
+
+Your message:
+   From:    sender@example.com
+   Subject: hello
+
+Could not be delivered because of
+
+550 5.1.1 User unknown
+
+The following recipients were affected:
+    user@example.net
+"""
+
+
+def test_surfcontrol_transcript_line():
+    """Scenario: SurfControl gives "address: [IP], reply" in its transcript of attempts."""
+    (only,) = surfcontrol.extract(mail(SURFCONTROL)).deliveries
+    assert (only.recipient, only.remote_mta) == ("user@example.net", "192.0.2.5")
+    assert only.diagnostic == "550 user@example.net... No such user"
+
+
+def test_textbounce_reply_before_the_recipient_list():
+    """Scenario: the reply is given above "The following recipients were affected:"."""
+    (only,) = textbounce.extract(mail(MAILMARSHAL_LIKE)).deliveries
+    assert only.recipient == "user@example.net"
+    assert (only.diagnostic, only.status) == ("550 5.1.1 User unknown", "5.1.1")

@@ -30,6 +30,7 @@ from returnpath.parsers.formats import (
     postfix,
     qmail,
     sendmail,
+    surfcontrol,
     textbounce,
     yahoo,
 )
@@ -62,6 +63,7 @@ FORMATS: list[ModuleType] = [
     fml,  # mailing-list manager's refusals
     gmx,  # also WEB.DE and 1&1 / IONOS
     mimecast,
+    surfcontrol,  # SurfControl / Websense filter
     # any other mail system's text bounce: after every named format, before the last resorts
     textbounce,
     # --- last resorts
