@@ -165,3 +165,18 @@ def test_upper_case_pattern_is_refused():
     """Scenario: a pattern with capitals (never matching the lower-cased text) does not load."""
     with pytest.raises(RulesError):
         load_rules('[[rule]]\nid = "a"\nreason = "undefined"\ntext = ["User"]\nsample = "x"\n')
+
+
+def test_literal_shortcut_never_hides_a_match():
+    """Scenario: the substring shortcut before each text pattern never skips a text it matches."""
+    texts = [r.sample.lower() for r in RULES] + [
+        "550 5.1.1 <a@example.com>: recipient address rejected: user unknown in local table",
+        "552 5.2.2 mailbox size limit exceeded",
+        "554 5.7.1 client host [192.0.2.1] blocked using bl.spamcop.net",
+    ]
+    for rule in RULES:
+        if rule.text is None or rule.literals is None:
+            continue
+        for text in texts:
+            if rule.text.search(text):
+                assert any(lit in text for lit in rule.literals), (rule.id, text)

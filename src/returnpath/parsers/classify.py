@@ -29,6 +29,11 @@ from __future__ import annotations
 
 import re
 import tomllib
+
+try:  # the regex parser, to find the plain text a pattern requires (a speed shortcut only)
+    import re._parser as _sre  # type: ignore[import-not-found]
+except ImportError:  # Python < 3.11 named it sre_parse
+    import sre_parse as _sre  # type: ignore[no-redef]
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -56,6 +61,53 @@ def _pattern(values: list[str], kind: str) -> re.Pattern[str]:
     return re.compile("^(?:" + "|".join(alternatives) + ")$")
 
 
+def _sequence_literals(items: list[tuple[object, object]]) -> tuple[str, ...] | None:
+    """Plain substrings of which every match of this parsed sequence contains one."""
+    runs: list[str] = []
+    current: list[str] = []
+    for op, value in items:
+        if op is _sre.LITERAL:
+            current.append(chr(value))  # type: ignore[arg-type]
+            continue
+        if current:
+            runs.append("".join(current))
+            current = []
+    if current:
+        runs.append("".join(current))
+    best = max(runs, key=len, default="")
+    if len(best) >= 3 or (len(best) >= 2 and not best.isascii()):
+        return (best,)
+    for op, value in items:
+        # the first group or alternation that every match passes through
+        if op is _sre.SUBPATTERN:
+            found = _sequence_literals(list(value[-1]))  # type: ignore[index]
+        elif op is _sre.BRANCH:
+            branches = [_sequence_literals(list(b)) for b in value[1]]  # type: ignore[index]
+            if any(b is None for b in branches):
+                continue
+            found = tuple(lit for b in branches if b for lit in b)
+        else:
+            continue
+        if found:
+            return found
+    return None
+
+
+def _required_literals(pattern: str) -> tuple[str, ...] | None:
+    """Substrings of which every match of `pattern` contains one, or None when unknown."""
+    try:
+        return _sequence_literals(list(_sre.parse(pattern)))
+    except Exception:  # the shortcut is optional: without it the regex alone decides
+        return None
+
+
+def _literals(patterns: list[str]) -> tuple[str, ...] | None:
+    found = [_required_literals(p) for p in patterns]
+    if any(lits is None for lits in found):
+        return None
+    return tuple(dict.fromkeys(lit for lits in found if lits for lit in lits))
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     """One entry of rules.toml."""
@@ -69,6 +121,9 @@ class Rule:
     code: re.Pattern[str] | None
     commands: frozenset[str] | None
     text: re.Pattern[str] | None
+    #: Substrings of which the text must contain one for `text` to have a chance (None: no
+    #: such shortcut); a substring test is far cheaper than the regular expression.
+    literals: tuple[str, ...] | None
     sample: str
     sample_status: str | None
     sample_code: str | None
@@ -87,8 +142,12 @@ class Rule:
             return False
         if self.commands is not None and facts.command not in self.commands:
             return False
+        if self.text is None:
+            return True
+        if self.literals is not None and not any(lit in facts.text for lit in self.literals):
+            return False
         # an empty diagnostic is matched only by a pattern that allows it ('^$')
-        return self.text is None or bool(self.text.search(facts.text))
+        return bool(self.text.search(facts.text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +223,7 @@ def _load_rule(entry: dict[str, object], patterns: dict[str, list[str]]) -> Rule
         code=_pattern(code, "code") if code else None,
         commands=frozenset(c.upper() for c in commands) if commands is not None else None,
         text=text,
+        literals=_literals(texts) if texts else None,
         sample=str(entry["sample"]),
         sample_status=str(entry["sample_status"]) if "sample_status" in entry else None,
         sample_code=str(entry["sample_code"]) if "sample_code" in entry else None,
