@@ -187,3 +187,19 @@ def test_recipient_that_is_not_an_address_touches_no_contact(store: Store) -> No
     with store.engine.connect() as conn:
         assert conn.execute(select(EventRow.recipient)).scalar_one() == "not an address"
         assert conn.execute(select(ContactRow.id)).first() is None
+
+
+def test_soft_policy_counts_afresh_after_reenable(make_store) -> None:
+    """Scenario: a soft-limited contact is re-enabled; the old soft bounces no longer count."""
+    store = make_store(soft_bounce_limit=2)
+    for hours in (0, 1):
+        raw, result = message(delivery("flaky@example.com", Category.SOFT))
+        store.record(raw, result, now=T0 + timedelta(hours=hours))
+    assert contact_row(store, "flaky@example.com")["unsubscribe_reason"] == "soft_limit"
+    store.reenable("flaky@example.com", actor="ops", now=T0 + timedelta(hours=2))
+    raw, result = message(delivery("flaky@example.com", Category.SOFT))
+    assert store.record(raw, result, now=T0 + timedelta(hours=3)).unsubscribed == ()
+    raw, result = message(delivery("flaky@example.com", Category.SOFT))
+    assert store.record(raw, result, now=T0 + timedelta(hours=4)).unsubscribed == (
+        "flaky@example.com",
+    )

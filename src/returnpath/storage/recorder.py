@@ -475,6 +475,15 @@ class Recorder:
         if limit <= 0:
             return
         since = at - timedelta(days=self.settings.soft_bounce_window_days)
+        # An operator's re-enable starts the count afresh.
+        reenabled = self.conn.execute(
+            select(func.max(history.c.at)).where(
+                history.c.contact_id == contact_id,
+                history.c.change == HistoryChange.REENABLED.value,
+            )
+        ).scalar()
+        if reenabled is not None:
+            since = max(since, reenabled)
         count = self.conn.execute(
             select(func.count())
             .select_from(events)
