@@ -30,6 +30,7 @@ from returnpath.parsers.formats import (
     surfcontrol,
     textbounce,
     yahoo,
+    zoho,
 )
 from returnpath.parsers.formats.base import NOT_MINE
 from returnpath.parsers.message import Message
@@ -55,6 +56,7 @@ VENDOR_MODULES: list[ModuleType] = [
     gmx,
     mimecast,
     surfcontrol,
+    zoho,
     textbounce,
 ]
 
@@ -304,7 +306,7 @@ def test_qmail_blocks_with_remote_reply_and_local_code():
     assert result.kind is MessageKind.BOUNCE
     user, other, late = result.deliveries
     assert (user.recipient, user.status, user.reply_code) == ("user@example.net", "5.1.1", "550")
-    assert user.diagnostic == "550 5.1.1 <user@example.net>... User Unknown"
+    assert user.diagnostic == "550 5.1.1 <user@example.net>... No user"
     assert (user.remote_mta, user.smtp_command) == ("192.0.2.10", "RCPT")
     assert user.original_message_id == "<orig-3@example.com>"
     assert (other.recipient, other.status, other.reply_code) == ("other@example.net", "5.4.4", None)
@@ -1439,3 +1441,57 @@ def test_textbounce_reply_before_the_recipient_list():
     (only,) = textbounce.extract(mail(MAILMARSHAL_LIKE)).deliveries
     assert only.recipient == "user@example.net"
     assert (only.diagnostic, only.status) == ("550 5.1.1 User unknown", "5.1.1")
+
+
+# --------------------------------------------------------------------------- zoho, mxlogic
+
+ZOHO = """
+From: mailer-daemon@mail.zoho.com
+To: sender@zoho.example.com
+Subject: Undelivered Mail Returned to Sender
+
+This message was created automatically by mail delivery software.
+A message that you sent could not be delivered to one or more of its recipients.
+
+user@example.net Invalid Address, ERROR_CODE :550, ERROR_CODE :5.1.1 <user@example.net>... No user
+slow@example.org Error, ERROR_CODE :421, ERROR_CODE :, Host not reachable.
+
+Received:from mail.zoho.example.com by mx.zohomail.com
+Message-ID:<orig-21@zoho.example.com>
+"""
+
+MXLOGIC = """
+From: Mail Delivery System <MAILER-DAEMON@relay.example.net>
+Subject: Mail delivery failed
+
+This message was created automatically by mail delivery software.
+
+A message that you have sent could not be delivered to one or more
+recipients.  This is a permanent error.  The following address failed:
+
+  <user@example.net>: 550 5.1.1 <user@example.net>: Recipient address rejected: User unknown
+
+Included is a copy of the message header:
+-----------------------------------------
+Message-Id: <orig-22@example.com>
+"""
+
+
+def test_zoho_error_code_lines():
+    """Scenario: Zoho writes "address summary, ERROR_CODE :550, ERROR_CODE :reply" lines."""
+    user, slow = zoho.extract(mail(ZOHO)).deliveries
+    assert user.recipient == "user@example.net"
+    assert user.diagnostic == "550 5.1.1 <user@example.net>... No user"
+    assert (user.status, user.reply_code) == ("5.1.1", "550")
+    assert (slow.diagnostic, slow.reply_code) == ("421 Host not reachable.", "421")
+    assert user.original_message_id == "<orig-21@zoho.example.com>"
+
+
+def test_exim_based_relay_reply_on_the_address_line():
+    """Scenario: an Exim-based relay puts "<address>: reply" on one line."""
+    (only,) = exim.extract(mail(MXLOGIC)).deliveries
+    assert only.recipient == "user@example.net"
+    assert only.diagnostic == (
+        "550 5.1.1 <user@example.net>: Recipient address rejected: User unknown"
+    )
+    assert only.original_message_id == "<orig-22@example.com>"

@@ -33,6 +33,7 @@ from returnpath.parsers.formats import (
     surfcontrol,
     textbounce,
     yahoo,
+    zoho,
 )
 from returnpath.parsers.formats.base import NOT_MINE, Extraction
 
@@ -64,6 +65,7 @@ FORMATS: list[ModuleType] = [
     gmx,  # also WEB.DE and 1&1 / IONOS
     mimecast,
     surfcontrol,  # SurfControl / Websense filter
+    zoho,  # before textbounce: its lines carry the reply code
     # any other mail system's text bounce: after every named format, before the last resorts
     textbounce,
     # --- last resorts

@@ -48,7 +48,7 @@ def extract(msg: Message) -> Extraction:
         reason.append(line.strip())
     if not recipients:
         return NOT_MINE
-    message_id = _text.original_message_id(msg)
+    message_id = _text.original_message_id(msg, text)
     deliveries = tuple(
         _text.delivery(r, fmt=NAME, diagnostic=" ".join(reason), original_message_id=message_id)
         for r in dict.fromkeys(recipients)

@@ -28,7 +28,7 @@ def extract(msg: Message) -> Extraction:
             m.group(1).lower(),
             fmt=NAME,
             diagnostic=m.group(2).strip() or None,
-            original_message_id=_text.original_message_id(msg),
+            original_message_id=_text.original_message_id(msg, text),
         )
         for m in _TO.finditer(text)
     )

@@ -47,7 +47,10 @@ def extract(msg: Message) -> Extraction:
                 break
     deliveries = tuple(
         _text.delivery(
-            r, fmt=NAME, diagnostic=diagnostic, original_message_id=_text.original_message_id(msg)
+            r,
+            fmt=NAME,
+            diagnostic=diagnostic,
+            original_message_id=_text.original_message_id(msg, text),
         )
         for r in dict.fromkeys(recipients)
     )

@@ -38,7 +38,7 @@ def extract(msg: Message) -> Extraction:
                 fmt=NAME,
                 diagnostic=reply,
                 remote_mta=remote,
-                original_message_id=_text.original_message_id(msg),
+                original_message_id=_text.original_message_id(msg, text),
             )
         )
     if not deliveries:
