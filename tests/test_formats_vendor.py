@@ -306,7 +306,7 @@ def test_qmail_blocks_with_remote_reply_and_local_code():
     assert result.kind is MessageKind.BOUNCE
     user, other, late = result.deliveries
     assert (user.recipient, user.status, user.reply_code) == ("user@example.net", "5.1.1", "550")
-    assert user.diagnostic == "550 5.1.1 <user@example.net>... No user"
+    assert user.diagnostic == "550 5.1.1 <user@example.net>... User Unknown"
     assert (user.remote_mta, user.smtp_command) == ("192.0.2.10", "RCPT")
     assert user.original_message_id == "<orig-3@example.com>"
     assert (other.recipient, other.status, other.reply_code) == ("other@example.net", "5.4.4", None)
