@@ -48,8 +48,14 @@ def _status(value: str) -> str | None:
 
 def deliveries_from_fields(text: str, fmt: str = NAME) -> list[Delivery]:
     """Every per-recipient block of DSN fields in `text` as a Delivery."""
+    return [d for d, _ in _blocks(text, fmt)]
+
+
+def _blocks(text: str, fmt: str) -> list[tuple[Delivery, tuple[str, ...]]]:
+    """Each per-recipient block as a Delivery, with every address the block names for that
+    recipient (the notification text may name the Final-Recipient only)."""
     per_message: dict[str, str] = {}
-    deliveries: list[Delivery] = []
+    deliveries: list[tuple[Delivery, tuple[str, ...]]] = []
     for block in parse_fields(text):
         fields: dict[str, str] = {}
         for name, value in block:
@@ -71,16 +77,20 @@ def deliveries_from_fields(text: str, fmt: str = NAME) -> list[Delivery]:
         if status is None:
             status = text_status
         remote = strip_type(fields.get("remote-mta", "") or per_message.get("remote-mta", ""))
+        names = tuple(dict.fromkeys(a for a in (original, final, actual) if a))
         deliveries.append(
-            Delivery(
-                recipient=recipient,
-                action=_action(fields.get("action", "")),
-                status=status,
-                reply_code=reply_code,
-                diagnostic=diagnostic,
-                remote_mta=remote or None,
-                last_attempt=fields.get("last-attempt-date") or None,
-                format=fmt,
+            (
+                Delivery(
+                    recipient=recipient,
+                    action=_action(fields.get("action", "")),
+                    status=status,
+                    reply_code=reply_code,
+                    diagnostic=diagnostic,
+                    remote_mta=remote or None,
+                    last_attempt=fields.get("last-attempt-date") or None,
+                    format=fmt,
+                ),
+                names,
             )
         )
     return deliveries
@@ -89,32 +99,45 @@ def deliveries_from_fields(text: str, fmt: str = NAME) -> list[Delivery]:
 def extract(msg: Message) -> Extraction:
     """The per-recipient blocks of a DSN; NOT_MINE without a delivery-status part or fields."""
     if msg.status_parts:
-        deliveries = deliveries_from_fields(msg.status_text)
+        blocks = _blocks(msg.status_text, NAME)
     elif _INLINE.search(msg.text):
-        deliveries = deliveries_from_fields(msg.text)
+        blocks = _blocks(msg.text, NAME)
         # inline fields count only when they say what happened
-        if not any(d.action is not Action.NONE or d.status for d in deliveries):
+        if not any(d.action is not Action.NONE or d.status for d, _ in blocks):
             return NOT_MINE
     else:
         return NOT_MINE
-    if not deliveries:
+    if not blocks:
         return NOT_MINE
     text = msg.text if msg.status_parts else ""
     return Extraction(
-        kind=MessageKind.DSN, deliveries=tuple(_with_text(d, text) for d in deliveries)
+        kind=MessageKind.DSN,
+        deliveries=tuple(_with_text(d, names, text, len(blocks) == 1) for d, names in blocks),
     )
 
 
-def _with_text(delivery: Delivery, text: str) -> Delivery:
+def _with_text(delivery: Delivery, names: tuple[str, ...], text: str, only: bool) -> Delivery:
     """The delivery completed from the human-readable part: the SMTP command the reply
-    answered, and the reply itself when the DSN has no Diagnostic-Code."""
-    if not text or not delivery.recipient:
-        return delivery
-    paragraph = paragraph_about(text, delivery.recipient)
-    if paragraph is None:
+    answered, the whole of a multi-line reply, and the reply itself when the DSN has no
+    Diagnostic-Code."""
+    if not text:
         return delivery
     changes: dict[str, object] = {}
-    command = last_command(paragraph) or _command_before_last_mention(text, delivery.recipient)
+    if delivery.diagnostic and _FIRST_OF_MANY.match(delivery.diagnostic):
+        full = _whole_reply(text, delivery.diagnostic)
+        if full:
+            changes["diagnostic"] = full
+    paragraph, named = None, ""
+    for name in names:
+        paragraph, named = paragraph_about(text, name), name
+        if paragraph is not None:
+            break
+    if paragraph is None:
+        return replace(delivery, **changes) if changes else delivery
+    command = last_command(paragraph) or _command_before_last_mention(text, named)
+    if command is None and only:
+        # one recipient: the session transcript, wherever it is, is about it
+        command = last_command(text)
     if command and not delivery.smtp_command:
         changes["smtp_command"] = command
     if not delivery.diagnostic:
@@ -127,6 +150,37 @@ def _with_text(delivery: Delivery, text: str) -> Delivery:
                 status if status[0] == (delivery.status or status)[0] else (delivery.status)
             )
     return replace(delivery, **changes) if changes else delivery
+
+
+#: The first line of a multi-line SMTP reply ("552-5.7.0 ..."): Sendmail's Diagnostic-Code
+#: keeps only that line, its transcript has them all.
+_FIRST_OF_MANY = re.compile(r"^([245]\d\d)-")
+_LEADING_STATUS = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}\s*")
+
+
+def _whole_reply(text: str, first_line: str) -> str | None:
+    """All lines of the multi-line reply that starts with `first_line`, from the transcript."""
+    m = _FIRST_OF_MANY.match(first_line)
+    if m is None:
+        return None
+    code, needle = m.group(1), first_line[:60]
+    at = text.find(needle)
+    while at >= 0:
+        lines: list[str] = []
+        for line in text[at:].split("\n")[:20]:
+            body = line.strip().removeprefix("<<<").strip()
+            if not body.startswith(code):
+                break
+            rest = body[4:].strip() if body[3:4] in ("-", " ") else body
+            if lines:
+                rest = _LEADING_STATUS.sub("", rest)  # each line repeats the status code
+            lines.append(rest)
+            if body[3:4] == " ":
+                break  # "552 " ends the reply
+        if len(lines) >= 2:
+            return f"{code} " + " ".join(lines)
+        at = text.find(needle, at + 1)
+    return None
 
 
 def _command_before_last_mention(text: str, recipient: str) -> str | None:
