@@ -320,3 +320,17 @@ def test_large_message_fetched_in_parts(clean_imap_server, sqlite_store):
     assert b"Message-ID: <orig-1@example.com>" in raw.data
     assert msg is not None
     assert server.uids("INBOX") != []  # fetching is read-only: nothing moved or flagged
+
+
+def test_uid_range_search_filters_the_last_message(clean_imap_server, sqlite_store):
+    """Scenario: `UID n:*` past the highest UID still returns it; the mailbox filters it out."""
+    server = clean_imap_server
+    for n in range(3):
+        server.append("INBOX", dsn(n))
+    highest = max(server.uids("INBOX"))
+    with ImapMailbox(config_for(server), sqlite_store, keep_in_place=True) as box:
+        box._call("connect", lambda c: None)
+        raw_answer = box._call("search", lambda c: c.search(["UID", f"{highest + 1}:*"]))
+        assert list(raw_answer) == [highest]  # the server's answer: the pitfall is real
+        assert box._search(highest) == []
+        assert box._search(highest - 1) == [highest]
