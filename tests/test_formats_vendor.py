@@ -20,6 +20,7 @@ from returnpath.parsers.formats import (
     gmx,
     googlegroups,
     kddi,
+    messagingserver,
     mfilter,
     mimecast,
     notes,
@@ -57,6 +58,7 @@ VENDOR_MODULES: list[ModuleType] = [
     mimecast,
     surfcontrol,
     zoho,
+    messagingserver,
     textbounce,
 ]
 
@@ -1495,3 +1497,33 @@ def test_exim_based_relay_reply_on_the_address_line():
         "550 5.1.1 <user@example.net>: Recipient address rejected: User unknown"
     )
     assert only.original_message_id == "<orig-22@example.com>"
+
+
+# --------------------------------------------------------------------------- messagingserver
+
+MESSAGINGSERVER = """
+From: postmaster@mail.example.org
+Subject: Delivery Notification: Delivery has failed
+
+This report relates to a message you sent with the following header fields:
+
+  Message-id: <orig-23@example.com>
+  From: Sender <sender@example.com>
+  To: user@example.net
+
+Your message cannot be delivered to the following recipients:
+
+  Recipient address: user@example.net
+  Reason: Remote SMTP server has rejected address
+  Diagnostic code: smtp;550 5.2.2 <user@example.net>... Mailbox Full
+  Remote system: dns;mx.example.net (TCP|192.0.2.1|48044|192.0.2.2|25) (mx.example.net ESMTP)
+"""
+
+
+def test_messagingserver_fields():
+    """Scenario: Messaging Server's text names the recipient, the diagnostic code and the MX."""
+    (only,) = messagingserver.extract(mail(MESSAGINGSERVER)).deliveries
+    assert only.recipient == "user@example.net"
+    assert only.diagnostic == "550 5.2.2 <user@example.net>... Mailbox Full"
+    assert (only.remote_mta, only.status) == ("mx.example.net", "5.2.2")
+    assert only.original_message_id == "<orig-23@example.com>"

@@ -23,6 +23,7 @@ from returnpath.parsers.formats import (
     gmx,
     googlegroups,
     kddi,
+    messagingserver,
     mfilter,
     mimecast,
     notes,
@@ -66,6 +67,7 @@ FORMATS: list[ModuleType] = [
     mimecast,
     surfcontrol,  # SurfControl / Websense filter
     zoho,  # before textbounce: its lines carry the reply code
+    messagingserver,  # Oracle / Sun Messaging Server, when its DSN part is empty
     # any other mail system's text bounce: after every named format, before the last resorts
     textbounce,
     # --- last resorts

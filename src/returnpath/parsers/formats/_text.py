@@ -30,7 +30,8 @@ STATUS = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?![\d.]*\d)")
 REPLY_CODE = re.compile(r"(?<![\d.\w-])([245][0-5]\d)(?=[ \-]|$)")
 _REPLY_PREFIX = re.compile(r"^[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s+)?")
 _WS = re.compile(r"\s+")
-_MESSAGE_ID = re.compile(r"^message-id:[ \t]*(.*(?:\n[ \t].*)*)", re.I | re.M)
+_MESSAGE_ID = re.compile(r"^[ \t]*message-id:[ \t]*(.*(?:\n[ \t].*)*)", re.I | re.M)
+_ANGLE_ID = re.compile(r"<[^<>\s]+>")
 
 
 _COMMANDS = (
@@ -219,7 +220,9 @@ def original_message_id(msg: Message, quoted: str = "") -> str | None:
     if not match:
         return None
     value = unfold(match.group(1))
-    return value or None
+    # An indented header list ("  Message-id: <id>" then "  From: ...") looks folded: keep the id.
+    angle = _ANGLE_ID.search(value)
+    return angle.group(0) if angle else (value.split(" ", 1)[0] or None)
 
 
 def original_recipients(msg: Message) -> list[str]:
