@@ -419,10 +419,16 @@ _PARAGRAPH = re.compile(r"\n[ \t]*\n")
 _SPACE = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=4)
+def _lowered(text: str) -> str:
+    # a DSN for many recipients asks about each one in the same text
+    return text.lower()
+
+
 def paragraph_about(text: str, recipient: str, limit: int = 1000) -> str | None:
     """The paragraph of the notification that names the recipient (and the next one when it
     is no more than the address), whitespace collapsed; None when the text never names it."""
-    at = text.lower().find(recipient.lower())
+    at = _lowered(text).find(recipient.lower())
     if at < 0:
         return None
     start = text.rfind("\n\n", 0, at)

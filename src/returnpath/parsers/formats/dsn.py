@@ -24,6 +24,9 @@ NAME = "dsn"
 _ACTIONS = {a.value: a for a in Action if a is not Action.NONE}
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 #: A body that carries DSN fields inline, not in their own part.
+#: Each recipient's facts are looked up in the notification text (a linear search): past this
+#: many recipients, the DSN fields alone have to do, so a huge list bounce stays fast.
+_TEXT_SEARCH_MAX = 200
 _INLINE = re.compile(r"^(?:Final|Original)-Recipient[ \t]*:", re.I | re.M)
 
 
@@ -112,7 +115,10 @@ def extract(msg: Message) -> Extraction:
     text = msg.text if msg.status_parts else ""
     return Extraction(
         kind=MessageKind.DSN,
-        deliveries=tuple(_with_text(d, names, text, len(blocks) == 1) for d, names in blocks),
+        deliveries=tuple(
+            _with_text(d, names, text, len(blocks) == 1) if i < _TEXT_SEARCH_MAX else d
+            for i, (d, names) in enumerate(blocks)
+        ),
     )
 
 
@@ -167,7 +173,7 @@ def _whole_reply(text: str, first_line: str) -> str | None:
     at = text.find(needle)
     while at >= 0:
         lines: list[str] = []
-        for line in text[at:].split("\n")[:20]:
+        for line in text[at : at + 4096].split("\n")[:20]:
             body = line.strip().removeprefix("<<<").strip()
             if not body.startswith(code):
                 break
