@@ -334,3 +334,21 @@ def test_uid_range_search_filters_the_last_message(clean_imap_server, sqlite_sto
         assert list(raw_answer) == [highest]  # the server's answer: the pitfall is real
         assert box._search(highest) == []
         assert box._search(highest - 1) == [highest]
+
+
+def test_large_single_part_message_cut(clean_imap_server, sqlite_store):
+    """Scenario: a large plain-text bounce keeps its headers and the start of its text."""
+    server = clean_imap_server
+    head = (
+        b"From: MAILER-DAEMON@mx.example.net\r\nTo: bounces@example.com\r\n"
+        b"Subject: failure notice\r\nMessage-ID: <plain-1@mx.example.net>\r\n\r\n"
+        b"<user1@example.org>:\r\n550 5.1.1 user unknown\r\n\r\n"
+    )
+    server.append("INBOX", head + b"x" * 76 * 8000 + b"\r\n")
+    config = config_for(server, max_fetch_bytes=64 * 1024)
+    with ImapMailbox(config, sqlite_store) as box:
+        (raw,) = list(box.fetch_new())
+    assert raw.size is not None and raw.size > 600_000
+    assert raw.data.startswith(b"From: MAILER-DAEMON@mx.example.net")
+    assert b"550 5.1.1 user unknown" in raw.data
+    assert 64 * 1024 < len(raw.data) < 300 * 1024

@@ -167,10 +167,10 @@ class ImapMailbox:
                                 ssl_context=self.ssl_context(), timeout=timeout)
         else:
             client = IMAPClient(cfg.host, port=cfg.port or 143, ssl=False, timeout=timeout)
+        try:
             if cfg.tls == "starttls":
                 client.starttls(self.ssl_context())
-        client.normalise_times = False
-        try:
+            client.normalise_times = False
             client.login(cfg.username, read_password(cfg))
         except BaseException:
             _quiet_logout(client)
