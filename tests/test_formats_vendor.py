@@ -333,7 +333,7 @@ be delivered to one or more recipients. It's attached below.
                    The mail system
 
 <user@example.net> (expanded from <alias@example.org>): host
-    mx.example.net[192.0.2.10] said: 550-5.1.1 The email account that you tried
+    mx.example.net said: 550-5.1.1 The email account that you tried
     to reach does not exist. 550 5.1.1 Please check the address (in reply to
     RCPT TO command)
 
@@ -389,6 +389,7 @@ def test_postfix_delay_warning_is_delayed():
     (only,) = postfix.extract(mail(POSTFIX_DELAYED)).deliveries
     assert only.action is Action.DELAYED
     assert only.diagnostic == "connect to mx.example.net[192.0.2.10]:25: Connection timed out"
+    assert only.remote_mta == "mx.example.net"
 
 
 # --------------------------------------------------------------------------- sendmail

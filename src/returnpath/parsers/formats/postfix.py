@@ -44,11 +44,17 @@ _SEPARATORS = (
 _PARAGRAPH = re.compile(
     rf"^<({_text._ADDR})>(?:\s*\(expanded\s+from\s+[^)]*\))?\s*:\s*(.*)$", re.S | re.I
 )
+# "host MX[IP] said:" (the address in brackets is left out by some relays).
 _SAID = re.compile(
-    r"\bhost\s+(\S+?)\[[^\]]*\]\s+said:\s*|\bhost\s+(\S+?)\[[^\]]*\]\s+refused to talk to me:\s*",
+    r"\bhost\s+([\w.-]+)(?:\[[^\]]*\])?\s+said:\s*"
+    r"|\bhost\s+([\w.-]+)(?:\[[^\]]*\])?\s+refused to talk to me:\s*",
     re.I,
 )
-_HOST = re.compile(r"\bhost\s+([\w.-]+)\[[^\]]*\]", re.I)
+_HOST = re.compile(
+    r"\bhost\s+([\w.-]+)(?:\[[^\]]*\])?\s+(?:said|refused)"
+    r"|\b(?:connect to|connection with|conversation with)\s+([\w.-]+)\[[^\]]*\]",
+    re.I,
+)
 _TRANSCRIPT_IN = re.compile(r"^\s*In:\s+(.*)$")
 _TRANSCRIPT_OUT = re.compile(r"^\s*Out:\s+([45]\d\d[ -].*)$")
 _RCPT_TO = re.compile(rf"^RCPT TO:\s*<({_text._ADDR})>", re.I)
@@ -100,7 +106,7 @@ def _delivery(recipient: str, rest: str, action: Action, message_id: str | None)
     remote_mta = None
     host = _HOST.search(text)
     if host:
-        remote_mta = host.group(1)
+        remote_mta = host.group(1) or host.group(2)
     said = _SAID.search(text)
     diagnostic = text[said.end() :] if said else text
     if said and said.group(2):
