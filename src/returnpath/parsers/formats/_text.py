@@ -117,6 +117,8 @@ def text_of(msg: Message) -> str:
     text = msg.text
     if text.strip():
         return text[:TEXT_LIMIT]
+    # Kept on the instance (as cached_property does) so that the twenty formats that may ask
+    # about one damaged message decode its body once.
     cached = msg.__dict__.get("_raw_body_text")
     if cached is None:
         head_end = msg.raw.find(b"\n\n")
@@ -208,7 +210,7 @@ def original_message_id(msg: Message, quoted: str = "") -> str | None:
             if isinstance(payload, list) and payload:
                 value = payload[0].get("Message-ID")
                 if value:
-                    return unfold(str(value)) or None
+                    return _message_id_of(unfold(str(value)))
             text = part_text(part) if not isinstance(payload, list) else ""
         except Exception:  # damaged original: look no further
             return None
@@ -219,8 +221,12 @@ def original_message_id(msg: Message, quoted: str = "") -> str | None:
     match = _MESSAGE_ID.search(quoted[:TEXT_LIMIT])
     if not match:
         return None
-    value = unfold(match.group(1))
-    # An indented header list ("  Message-id: <id>" then "  From: ...") looks folded: keep the id.
+    return _message_id_of(unfold(match.group(1)))
+
+
+def _message_id_of(value: str) -> str | None:
+    """The "<id>" in a Message-ID value; an indented header list ("  Message-id: <id>" then
+    "  From: ...") reads as one folded header, so only the id itself is kept."""
     angle = _ANGLE_ID.search(value)
     return angle.group(0) if angle else (value.split(" ", 1)[0] or None)
 
@@ -284,7 +290,7 @@ def unique(deliveries: Iterable[Delivery]) -> tuple[Delivery, ...]:
 
 
 def bracket_blocks(text: str) -> list[tuple[str, list[str]]]:
-    """Blocks of the form "<user@host>:" (or "user@host:") followed by lines up to a blank line.
+    """Blocks of the form "<user@host>:" followed by lines up to a blank line.
 
     qmail, Yahoo and several appliances list failures this way; the text after the colon on
     the address line belongs to the block too.
