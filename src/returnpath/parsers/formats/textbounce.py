@@ -5,10 +5,13 @@ Recognised only when the message presents itself as a bounce: sent by a mail sys
 ("Undeliverable", "Mail delivery failed", "failure notice", "Returned mail", "Delivery Status
 Notification", "Unzustellbar", "Non remis", ...). The notification text is cut where the
 returned copy starts ("Original message follows", "copy of the message", quoted headers ...).
-Each address in what remains, other than the sender's and the mail system's own, is a failed
-recipient; its diagnostic is the SMTP reply nearest after it ("550 5.1.1 ..."), else the
-text on its own line ("Unknown user: user@host" gives "Unknown user:"), else the line
-after it. Runs after every named format, so it only sees mail none of them claimed.
+Each address in what remains is a failed recipient, except the bounce's own sender and
+recipient, mail-system mailboxes, addresses on quoted header lines, help addresses ("please
+contact ...") and the alias a recipient was "expanded from". Its diagnostic is the SMTP
+reply nearest after it ("550 5.1.1 ..."), else its own line when that says more than the
+address ("Unknown user: user@host"), else the lines after it, else a reply or the lines
+just before it (a reason given above the list of addresses). Runs after every named format,
+so it only sees mail none of them claimed.
 """
 
 from __future__ import annotations
