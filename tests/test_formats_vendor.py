@@ -827,6 +827,8 @@ def test_amazonses_complaint_and_delivery():
     assert complaint.kind is MessageKind.FEEDBACK
     assert complaint.deliveries[0].feedback_type == "abuse"
     assert complaint.deliveries[0].hint is Reason.FEEDBACK
+    event = amazonses.extract(mail(SES_COMPLAINT.replace('"notificationType"', '"eventType"')))
+    assert event.kind is MessageKind.FEEDBACK
     delivered = amazonses.extract(mail(SES_DELIVERY))
     assert delivered.deliveries[0].action is Action.DELIVERED
     assert delivered.deliveries[0].status == "2.6.0"

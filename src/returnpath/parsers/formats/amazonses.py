@@ -1,6 +1,6 @@
 """Amazon SES notifications delivered by email (SES feedback forwarding through SNS).
 
-Recognised by a JSON body with "notificationType" (either the SES notification itself or
+Recognised by a JSON body with "notificationType" or "eventType" (either the SES notification itself or
 the SNS envelope whose "Message" field holds it as a string), usually from
 no-reply@sns.amazonaws.com with Subject "AWS Notification Message". "Bounce" lists
 bouncedRecipients with action, status and diagnosticCode; "Complaint" lists
@@ -25,7 +25,8 @@ _ACTIONS = {a.value: a for a in Action}
 
 def extract(msg: Message) -> Extraction:
     text = _text.text_of(msg)
-    if "notificationType" not in text:
+    # "notificationType" in feedback notifications, "eventType" in event publishing.
+    if "notificationType" not in text and '"eventType"' not in text:
         return NOT_MINE
     note = _notification(text)
     if note is None:
