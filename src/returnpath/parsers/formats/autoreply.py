@@ -2,11 +2,11 @@
 
 Recognised by RFC 3834 `Auto-Submitted: auto-replied`, by the common non-standard markers
 (X-Autoreply, X-Autorespond, X-Autoresponder, `Precedence: auto_reply`, Microsoft's
-X-MS-Exchange auto-reply headers, Apple's and Google's vacation markers), or by an
-out-of-office subject in English, German, French, Spanish, Italian, Portuguese, Dutch or
-Japanese (with `Auto-Submitted: auto-generated` or Microsoft's X-Auto-Response-Suppress any
-such subject is enough; without a header only a subject that says "automatic reply" or
-"out of office" outright is).
+X-MS-Exchange auto-reply headers, Apple's `X-Apple-Action: vacation` and Google's vacation
+markers), or by an out-of-office subject in English, German, French, Spanish, Italian,
+Portuguese, Dutch or Japanese. With `Auto-Submitted: auto-generated` or Microsoft's
+X-Auto-Response-Suppress any such subject is enough; without a header only a subject that
+says "automatic reply" or "out of office" outright is.
 
 A message that presents itself as a delivery failure (mailer-daemon sender, report content
 type, failure subject, X-Failed-Recipients) is never an auto-reply, whatever its headers
@@ -33,6 +33,7 @@ _MARKER_HEADERS = (
     "X-Auto-Reply",
     "X-Mail-Autoreply",
     "X-Vacation",
+    "X-Autoreply-From",
     "X-Apple-Auto-Reply",
     "X-Google-Vacation",
     "X-MS-Exchange-Organization-AutoReply",
@@ -42,7 +43,8 @@ _FALSE = re.compile(r"^\s*(?:no|false|0|off)\b", re.I)
 
 #: Subjects that say "automatic reply" or "out of office" outright.
 _STRONG_SUBJECT = re.compile(
-    r"out of (?:the )?office|auto[- ]?reply|automatic reply|auto[- ]?respon[sd]|autoresponder"
+    r"^\s*auto\s*:|out of (?:the )?office|auto[- ]?reply|automatic reply|auto[- ]?respon[sd]"
+    r"|autoresponder"
     r"|automatische antwort|abwesenheitsnotiz|automatische abwesenheit|abwesenheitsmeldung"
     r"|r[ée]ponse automatique|message d'absence|absence du bureau|absent du bureau"
     r"|respuesta autom[áa]tica|fuera de la oficina|fuera de oficina"
@@ -72,6 +74,8 @@ def _header_marker(msg: Message) -> bool:
         value = msg.raw_header(name)
         if value is not None and not _FALSE.match(str(value)):
             return True
+    if "vacation" in msg.header("X-Apple-Action").lower():  # iCloud vacation replies
+        return True
     precedence = msg.header("Precedence").lower()
     return "auto_reply" in precedence or "auto-reply" in precedence
 
