@@ -52,38 +52,31 @@ class Store:
         """
         now = _utc(now)
         source, folder, uidvalidity, uid, sha = message_key(raw)
-        with self.engine.connect() as conn:
-            existing = find_message(conn, raw, sha)
-        if existing is not None:
-            self._skip_duplicate(raw, now)
-            return RecordOutcome(existing, False, 0, ())
         try:
             with self.engine.begin() as conn:
-                outcome = Recorder(conn, self.settings, now).record(raw, result, sha)
+                existing = find_message(conn, raw, sha)
+                if existing is None:
+                    outcome = Recorder(conn, self.settings, now).record(raw, result, sha)
+                    if outcome is not None:
+                        return outcome
+                    # Another writer committed this message while ours waited on its unique
+                    # key (PostgreSQL); that row is visible to this next statement.
+                    existing = find_message(conn, raw, sha)
+                if existing is not None:
+                    advance_checkpoint(conn, raw, now)
+                    return RecordOutcome(existing, False, 0, ())
         except IntegrityError:
-            # A unique key this transaction could not pre-empt (another writer got there
-            # first between our checks); the rollback left nothing behind.
-            outcome = None
-        if outcome is not None:
-            return outcome
-        with self.engine.connect() as conn:
+            # A unique key that ON CONFLICT could not cover; the rollback left nothing behind.
+            log.debug("recording %s/%s/%s/%s conflicted", source, folder, uidvalidity, uid)
+        with self.engine.begin() as conn:
             existing = find_message(conn, raw, sha)
-        if existing is None:
-            raise RuntimeError(  # the conflict was not about this message: a real bug
-                f"recording {source}/{folder}/{uidvalidity}/{uid} conflicted, "
-                "but no such message exists"
-            )
-        self._skip_duplicate(raw, now)
+            if existing is None:
+                raise RuntimeError(  # the conflict was not about this message: a real bug
+                    f"recording {source}/{folder}/{uidvalidity}/{uid} conflicted, "
+                    "but no such message exists"
+                )
+            advance_checkpoint(conn, raw, now)
         return RecordOutcome(existing, False, 0, ())
-
-    def _skip_duplicate(self, raw: RawMessage, now: datetime) -> None:
-        if raw.uid is None:
-            return
-        try:
-            with self.engine.begin() as conn:
-                advance_checkpoint(conn, raw, now)
-        except IntegrityError:  # a concurrent first checkpoint row; it is as good as ours
-            log.debug("checkpoint for %s/%s written concurrently", raw.source, raw.folder)
 
     def checkpoint(self, source: str, folder: str) -> tuple[int | None, int] | None:
         """(uidvalidity, last uid) recorded for a mailbox folder; None if never read."""
@@ -259,7 +252,9 @@ def create_store_engine(url: str) -> Engine:
         raise DatabaseUnavailable(
             shown, f"unsupported database {backend!r} (returnpath supports sqlite and postgresql)"
         )
-    options: dict[str, Any] = {"pool_pre_ping": True}
+    # No pre-ping: it costs a round trip per transaction, and a connection lost to a server
+    # restart fails its transaction with OperationalError, which invalidates the pool.
+    options: dict[str, Any] = {}
     if backend == "postgresql":
         options["connect_args"] = {"connect_timeout": 10}
     else:
