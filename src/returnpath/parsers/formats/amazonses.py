@@ -1,7 +1,7 @@
 """Amazon SES notifications delivered by email (SES feedback forwarding through SNS).
 
-Recognised by a JSON body with "notificationType" or "eventType" (either the SES notification itself or
-the SNS envelope whose "Message" field holds it as a string), usually from
+Recognised by a JSON body with "notificationType" or "eventType" (either the SES notification
+itself or the SNS envelope whose "Message" field holds it as a string), usually from
 no-reply@sns.amazonaws.com with Subject "AWS Notification Message". "Bounce" lists
 bouncedRecipients with action, status and diagnosticCode; "Complaint" lists
 complainedRecipients with complaintFeedbackType; "Delivery" lists the delivered recipients
