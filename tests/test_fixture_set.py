@@ -206,6 +206,17 @@ def test_every_format_module_is_covered() -> None:
     assert not missing, f"format modules without a fixture: {sorted(missing)}"
 
 
+def test_every_named_format_exists() -> None:
+    """Scenario: a fixture names a module that is in FORMATS (no typo, no renamed module)."""
+    names = {module.NAME for module in FORMATS}
+    stale = [
+        f"{f.id}: {f.expected['format']!r}"
+        for f in load_fixtures()
+        if f.expected["kind"] != "unknown" and f.expected["format"] not in names
+    ]
+    assert not stale, stale
+
+
 def test_every_auto_reply_language_is_covered() -> None:
     """Scenario: out-of-office replies in each supported language are exercised."""
     seen = {f.expected.get("language") for f in load_fixtures()}
