@@ -180,3 +180,122 @@ def test_literal_shortcut_never_hides_a_match():
         for text in texts:
             if rule.text.search(text):
                 assert any(lit in text for lit in rule.literals), (rule.id, text)
+
+
+WELL_KNOWN_REPLIES = [
+    # (diagnostic, status, expected category, expected reason)
+    (
+        "550-5.1.1 The email account that you tried to reach does not exist.",
+        "5.1.1",
+        "hard",
+        "userunknown",
+    ),
+    (
+        "552-5.2.2 The email account that you tried to reach is over quota.",
+        "5.2.2",
+        "soft",
+        "mailboxfull",
+    ),
+    (
+        "550-5.2.1 The email account that you tried to reach is disabled.",
+        "5.2.1",
+        "soft",
+        "suspend",
+    ),
+    ("550-5.4.5 Daily user sending quota exceeded.", "5.4.5", "soft", "speeding"),
+    (
+        "421-4.7.0 [192.0.2.1] Our system has detected an unusual rate of unsolicited mail",
+        "4.7.0",
+        "block",
+        "badreputation",
+    ),
+    (
+        "554 delivery error: dd This user doesn't have a yahoo.com account",
+        "5.0.0",
+        "hard",
+        "userunknown",
+    ),
+    (
+        "553 5.7.1 [BL21] Connections will not be accepted from 192.0.2.1, because the ip is in "
+        "Spamhaus's list",
+        "5.7.1",
+        "block",
+        "blocked",
+    ),
+    (
+        "550 5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. Please contact your "
+        "Internet service provider since part of their network is on our block list (S3140).",
+        "5.7.1",
+        "block",
+        "blocked",
+    ),
+    (
+        "550 5.4.1 Recipient address rejected: Access denied. AS(201806281)",
+        "5.4.1",
+        "hard",
+        "userunknown",
+    ),
+    (
+        "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup",
+        "5.1.10",
+        "hard",
+        "userunknown",
+    ),
+    (
+        "550 5.7.509 Access denied, sending domain example.com does not pass DMARC verification",
+        "5.7.509",
+        "block",
+        "authfailure",
+    ),
+    ("554 5.4.14 Hop count exceeded - possible mail loop", "5.4.14", "soft", "networkerror"),
+    (
+        "550 5.1.1 <a@example.org>: Recipient address rejected: User unknown in local recipient "
+        "table",
+        "5.1.1",
+        "hard",
+        "userunknown",
+    ),
+    ("554 5.7.1 <a@example.org>: Relay access denied", "5.7.1", "soft", "norelaying"),
+    (
+        "Host or domain name not found. Name service error for name=example.invalid type=A: "
+        "Host not found",
+        "5.4.4",
+        "hard",
+        "hostunknown",
+    ),
+    ("550 Unrouteable address", None, "hard", "hostunknown"),
+    ("retry timeout exceeded", None, "soft", "expired"),
+    ("Sorry, no mailbox here by that name. (#5.1.1)", None, "hard", "userunknown"),
+    (
+        "Sorry, I couldn't find any host named example.invalid. (#5.1.2)",
+        None,
+        "hard",
+        "hostunknown",
+    ),
+    (
+        "The users mailfolder is over the allowed quota (size). (#5.2.2)",
+        None,
+        "soft",
+        "mailboxfull",
+    ),
+    ("Connected to 192.0.2.1 but sender was rejected.", None, "block", "rejected"),
+    ("#550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ##", None, "hard", "userunknown"),
+    ("552 5.3.4 Message size exceeds fixed limit", "5.3.4", "soft", "mesgtoobig"),
+    (
+        "450 4.7.1 Client host rejected: cannot find your hostname, [192.0.2.1]",
+        "4.7.1",
+        "block",
+        "requireptr",
+    ),
+    ("550 Benutzer unbekannt", None, "hard", "userunknown"),
+    ("552 Postfach voll", None, "soft", "mailboxfull"),
+    ("550 Utilisateur inconnu", None, "hard", "userunknown"),
+    ("550 Boîte aux lettres pleine", None, "soft", "mailboxfull"),
+]
+
+
+@pytest.mark.parametrize(("text", "status", "category", "reason"), WELL_KNOWN_REPLIES)
+def test_well_known_replies(text, status, category, reason):
+    """Scenario: replies that Gmail, Yahoo, Microsoft, Postfix, Exim and qmail really send."""
+    v = _verdict(text, status)
+    assert (v.category.value, v.reason.value) == (category, reason), v.rule
