@@ -30,6 +30,7 @@ from returnpath.parsers.formats import (
     sendmail,
     surfcontrol,
     textbounce,
+    trendmicro,
     yahoo,
     zoho,
 )
@@ -59,6 +60,7 @@ VENDOR_MODULES: list[ModuleType] = [
     surfcontrol,
     zoho,
     messagingserver,
+    trendmicro,
     textbounce,
 ]
 
@@ -1530,3 +1532,25 @@ def test_messagingserver_fields():
     assert only.diagnostic == "550 5.2.2 <user@example.net>... Mailbox Full"
     assert (only.remote_mta, only.status) == ("mx.example.net", "5.2.2")
     assert only.original_message_id == "<orig-23@example.com>"
+
+
+# --------------------------------------------------------------------------- trendmicro
+
+INTERSCAN = """
+From: postmaster@mail.example.org
+Subject: =?utf-8?b?6YWN5L+h44Gn44GN44G+44Gb44KT44Gn44GX44Gf?=
+Content-Type: text/plain; charset="utf-8"
+
+Sent <<< MAIL FROM:<sender@example.com>
+Received >>> 250 2.1.0 Sender ok
+Sent <<< RCPT TO:<user@example.net>
+Received >>> 550 5.1.1 <user@example.net>... User unknown
+"""
+
+
+def test_trendmicro_transcript():
+    """Scenario: InterScan's "Sent <<<" / "Received >>>" transcript under a Japanese Subject."""
+    (only,) = trendmicro.extract(mail(INTERSCAN)).deliveries
+    assert only.recipient == "user@example.net"
+    assert only.diagnostic == "550 5.1.1 <user@example.net>... User unknown"
+    assert only.smtp_command == "RCPT"

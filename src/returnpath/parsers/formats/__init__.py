@@ -33,6 +33,7 @@ from returnpath.parsers.formats import (
     sendmail,
     surfcontrol,
     textbounce,
+    trendmicro,
     yahoo,
     zoho,
 )
@@ -68,6 +69,7 @@ FORMATS: list[ModuleType] = [
     surfcontrol,  # SurfControl / Websense filter
     zoho,  # before textbounce: its lines carry the reply code
     messagingserver,  # Oracle / Sun Messaging Server, when its DSN part is empty
+    trendmicro,  # InterScan Messaging Security
     # any other mail system's text bounce: after every named format, before the last resorts
     textbounce,
     # --- last resorts
