@@ -130,6 +130,8 @@ def test_poll_records_then_moves(clean_imap_server, sqlite_store, stubbed):
 def test_flags_only_leaves_mail_in_place(clean_imap_server, sqlite_store, stubbed, imap_client):
     """Scenario: flags-only mode marks each message with a keyword and moves nothing."""
     server = clean_imap_server
+    if b"\\*" not in imap_client.select_folder("INBOX")[b"PERMANENTFLAGS"]:
+        pytest.skip(f"{server.kind} does not keep IMAP keywords")
     server.append("INBOX", dsn(1))
     server.append("INBOX", reply(2))
     config = config_for(server, flags_only=True)
@@ -144,6 +146,30 @@ def test_flags_only_leaves_mail_in_place(clean_imap_server, sqlite_store, stubbe
     assert not imap_client.folder_exists("Processed")
     again = poll(config, sqlite_store)
     assert again.seen == 0
+
+
+def test_flags_only_refused_when_server_drops_keywords(clean_imap_server, sqlite_store):
+    """Scenario: a server whose PERMANENTFLAGS lack keywords: flags-only mode refuses to run."""
+    server = clean_imap_server
+    server.append("INBOX", dsn(1))
+
+    class NoKeywords(ImapMailbox):
+        def connect(self) -> IMAPClient:
+            client = super().connect()
+            select = client.select_folder
+
+            def select_without_keywords(folder: str, readonly: bool = False) -> Any:
+                answer = dict(select(folder, readonly))
+                answer[b"PERMANENTFLAGS"] = (b"\\Seen", b"\\Deleted")
+                return answer
+
+            client.select_folder = select_without_keywords  # type: ignore[method-assign]
+            return client
+
+    box = NoKeywords(config_for(server, flags_only=True), sqlite_store)
+    with box, pytest.raises(MailboxConfigError, match="keywords"):
+        run_mailbox(box, sqlite_store)
+    assert message_count(sqlite_store) == 0 and len(server.uids("INBOX")) == 1
 
 
 def test_uidvalidity_change_rescans_without_double_counting(
@@ -263,8 +289,11 @@ def test_server_down_too_long_gives_up_without_moving(fresh_imap_server, sqlite_
     server = fresh_imap_server
     server.append_many("INBOX", [dsn(n) for n in range(6)])
 
+    seen: list[RawMessage] = []
+
     def progress(raw: RawMessage) -> None:
-        if raw.uid == 2 and server.running:
+        seen.append(raw)
+        if len(seen) == 2:
             server.kill_hard()
 
     config = config_for(server, batch_size=3, reconnect_attempts=2)

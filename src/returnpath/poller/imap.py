@@ -190,6 +190,8 @@ class ImapMailbox:
                         log_event(log, "folder_created", mailbox=self.name, folder=name)
                 self._folders_ready = True
             selected = client.select_folder(self.folder, readonly=self.keep_in_place)
+            if self.config.flags_only and not self.keep_in_place:
+                self._check_keywords(selected)
         except BaseException:
             _quiet_logout(client)
             raise
@@ -203,6 +205,17 @@ class ImapMailbox:
         self._uidvalidity = uidvalidity
         self._client = client
         return client
+
+    def _check_keywords(self, selected: dict[bytes, Any]) -> None:
+        """Flags-only mode needs keywords; a server that drops them would reread all mail."""
+        permanent = {_text(f) for f in selected.get(b"PERMANENTFLAGS", ())}
+        wanted = {self.config.processed_keyword, self.config.unparsed_keyword}
+        if "\\*" not in permanent and not wanted <= permanent:
+            raise MailboxConfigError(
+                self.name,
+                f"flags_only needs IMAP keywords, but the server does not keep them in "
+                f"{self.folder} (PERMANENTFLAGS {' '.join(sorted(permanent)) or 'empty'})",
+            )
 
     def _drop(self) -> None:
         client, self._client = self._client, None
