@@ -253,3 +253,29 @@ def test_parse_never_raises_on_damaged_dsn(cut, junk, truncate):
     raw = DSN[:cut] if truncate else DSN[:cut] + junk + DSN[cut:]
     result = parse(raw)
     assert all(d.verdict is not None for d in result.deliveries)
+
+
+GLOBAL_DSN = """\
+From: MAILER-DAEMON@example.net
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=global-delivery-status; boundary="G"
+
+--G
+Content-Type: message/global-delivery-status
+
+Reporting-MTA: dns; mx.example.net
+
+Final-Recipient: utf-8; δοκιμή@ΠΑΡΆΔΕΙΓΜΑ.example
+Action: failed
+Status: 5.1.1
+
+--G--
+""".encode()
+
+
+def test_utf8_recipient_of_a_global_dsn():
+    """Scenario: an RFC 6533 report keeps the UTF-8 address intact, domain lower-cased."""
+    (d,) = parse(GLOBAL_DSN).deliveries
+    assert d.recipient == "δοκιμή@παράδειγμα.example"
+    assert d.verdict is not None and d.verdict.category is Category.HARD

@@ -272,8 +272,8 @@ class Message:
                         chunks.append(
                             "\n".join(f"{k}: {decode_header_value(v)}" for k, v in block.items())
                         )
-                        rest = block.get_payload()
-                        if isinstance(rest, str) and rest.strip():
+                        rest = block_rest(block)
+                        if rest.strip():
                             chunks.append(rest)
             else:
                 chunks.append(part_text(part))
@@ -352,6 +352,21 @@ def split_address(value: str) -> tuple[str, str]:
         address, _, rest = value.partition("(")
         return rest.rstrip(")").strip(), address.strip()
     return "", value
+
+
+def block_rest(block: email.message.Message) -> str:
+    """What the parser left in the body of a header block (later blocks of a report it did
+    not split), with raw UTF-8 kept (RFC 6533 reports carry UTF-8 addresses)."""
+    if block.is_multipart():
+        return ""
+    try:
+        data = block.get_payload(decode=True)
+    except Exception:  # compat32 can trip on a bogus Content-Transfer-Encoding
+        data = None
+    if isinstance(data, bytes):
+        return _decode_bytes(data, None)
+    rest = block.get_payload()
+    return rest if isinstance(rest, str) else ""
 
 
 def parse_fields(text: str) -> list[list[tuple[str, str]]]:

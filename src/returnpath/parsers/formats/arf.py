@@ -17,7 +17,13 @@ import email.utils
 
 from returnpath.model import Delivery, MessageKind, Reason
 from returnpath.parsers.formats.base import NOT_MINE, Extraction
-from returnpath.parsers.message import Message, clean_address, decode_header_value, parse_fields
+from returnpath.parsers.message import (
+    Message,
+    block_rest,
+    clean_address,
+    decode_header_value,
+    parse_fields,
+)
 from returnpath.parsers.message import part_text as _part_text
 
 NAME = "arf"
@@ -35,9 +41,7 @@ def _report_text(msg: Message) -> str | None:
             for block in payload:
                 if isinstance(block, email.message.Message):
                     lines.extend(f"{k}: {decode_header_value(v)}" for k, v in block.items())
-                    rest = block.get_payload()
-                    if isinstance(rest, str):
-                        lines.append(rest)
+                    lines.append(block_rest(block))
             return "\n".join(lines)
         return _part_text(part)
     return None
