@@ -315,3 +315,11 @@ def test_bad_config_exits_2(tmp_path: Path) -> None:
     result = run("report", "--config", str(config))
     assert result.exit_code == 2
     assert "no_such_key" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_reenable_without_answer_changes_nothing(store: Store, filled: str) -> None:
+    """Scenario: a script runs reenable without --yes and with no input to answer the prompt."""
+    result = run("contacts", "reenable", "gone@example.com", "-d", filled, input="")
+    assert result.exit_code == 1
+    assert "pass --yes" in result.stderr
+    assert status_of(store, "gone@example.com") == "unsubscribed"

@@ -175,8 +175,15 @@ def reenable_command(
             )
             typer.echo(warning.format(address=view.address), err=True)
             question = f"Re-enable {view.address} itself?"
-        if not yes and not typer.confirm(question, default=False, err=True):
-            raise fail("nothing changed", 1)
+        if not yes:
+            try:
+                confirmed = typer.confirm(question, default=False, err=True)
+            except typer.Abort:  # end of input: no answer is a no
+                typer.echo("", err=True)
+                raise fail("no confirmation (pass --yes to skip the prompt): nothing changed",
+                           1) from None  # fmt: skip
+            if not confirmed:
+                raise fail("nothing changed", 1)
         try:
             outcome = store.reenable(
                 view.address,
