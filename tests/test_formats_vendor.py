@@ -1554,3 +1554,23 @@ def test_trendmicro_transcript():
     assert only.recipient == "user@example.net"
     assert only.diagnostic == "550 5.1.1 <user@example.net>... User unknown"
     assert only.smtp_command == "RCPT"
+
+
+# --------------------------------------------------------------------------- line endings
+
+SAMPLES = {
+    name: value
+    for name, value in dict(globals()).items()
+    if name.isupper() and isinstance(value, str) and value.lstrip().startswith("From:")
+}
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_same_facts_with_crlf_and_cr_line_endings(name: str):
+    """Scenario: each sample read with CRLF and with CR-only line endings yields the same facts."""
+    lf = SAMPLES[name].lstrip("\n").encode("utf-8")
+    expected = [module.extract(Message(lf)) for module in VENDOR_MODULES]
+    assert any(expected) or name in {"HUMAN", "RFC3464", "NOT_FROM_A_MAIL_SYSTEM"}
+    for ending in (b"\r\n", b"\r"):
+        raw = lf.replace(b"\n", ending)
+        assert [module.extract(Message(raw)) for module in VENDOR_MODULES] == expected
