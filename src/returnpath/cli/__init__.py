@@ -6,6 +6,9 @@ Exit codes: 0 the command ran; 1 the request could not be met (unknown contact, 
 
 from __future__ import annotations
 
+import os
+import sys
+
 # Importing the command modules registers their commands on `app` and its groups.
 from returnpath.cli import activity as _activity  # noqa: F401
 from returnpath.cli import backfill as _backfill  # noqa: F401
@@ -19,7 +22,13 @@ from returnpath.cli.app import app
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except BrokenPipeError:
+        # The reader went away (`returnpath feed | head`): stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)
 
 
 __all__ = ["app", "main"]

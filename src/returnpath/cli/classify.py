@@ -127,6 +127,8 @@ def classify(
             sys.stdout.write("\n")
         else:
             _print_table(list(rows))
+    except BrokenPipeError:
+        raise
     except OSError as exc:
         raise fail(f"{exc.filename or ''}: {exc.strerror or exc}") from None
 
