@@ -183,3 +183,14 @@ def test_text_postgresql_would_refuse_is_cleaned(store: Store) -> None:
     assert subject == "Mail delivery failed\ufffd"
     assert diagnostic == "bad ? byte"
     assert code == "5" * 10
+
+
+def test_overlong_recipients_that_collide_when_cut_are_one_event(store: Store) -> None:
+    """Scenario: a broken report names two 400-character non-addresses sharing a prefix."""
+    prefix = "x" * 330
+    raw, result = message(
+        delivery(prefix + " one", Category.SOFT), delivery(prefix + " two", Category.SOFT)
+    )
+    outcome = store.record(raw, result, now=T0)
+    assert outcome.created and outcome.events == 1
+    assert count(store, EventRow) == 1

@@ -256,6 +256,8 @@ class Recorder:
         for delivery in result.deliveries:
             address = normalise_address(delivery.recipient)
             key = address or (delivery.recipient or "").strip() or None
+            if key is not None:  # as stored, so the (message, recipient) key cannot collide
+                key = clean_text(key, events.c.recipient.type.length)  # type: ignore[attr-defined]
             if key is not None and key in seen:
                 continue  # a report naming one recipient twice: the first block speaks
             seen.add(key)
