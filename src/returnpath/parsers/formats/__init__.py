@@ -51,7 +51,7 @@ FORMATS: list[ModuleType] = [
     qmail,
     postfix,  # text-only reports; with a delivery-status part dsn reads them first
     sendmail,  # also V5/V8 transcripts without a DSN part
-    gmail,  # Google's text bounces from before it sent RFC 3464 reports
+    gmail,  # Gmail / Google Workspace text (old bounces; newer ones whose DSN part is empty)
     dragonfly,
     exchange,  # Exchange 2003-2019, Office 365, Outlook.com NDRs
     yahoo,
