@@ -323,3 +323,25 @@ def test_reenable_without_answer_changes_nothing(store: Store, filled: str) -> N
     assert result.exit_code == 1
     assert "pass --yes" in result.stderr
     assert status_of(store, "gone@example.com") == "unsubscribed"
+
+
+@pytest.mark.parametrize(
+    ("corrected", "message_part"),
+    [
+        ("gone@example.com", "is itself unsubscribed"),
+        ("not-an-address", "is not a mail address"),
+        ("TYPO@gmial.example", "same as"),
+    ],
+)
+def test_reenable_refuses_bad_corrections(
+    store: Store, filled: str, corrected: str, message_part: str
+) -> None:
+    """Scenario: the corrected address is suppressed itself, malformed, or the same one."""
+    result = run(
+        "contacts", "reenable", "typo@gmial.example", "--corrected-address", corrected,
+        "--yes", "-d", filled,
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert message_part in result.stderr
+    assert status_of(store, "typo@gmial.example") == "unsubscribed"
+    assert [h["change"] for h in history_rows(store, "typo@gmial.example")] == ["unsubscribed"]
