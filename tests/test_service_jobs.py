@@ -90,7 +90,7 @@ def test_new_mail_during_a_poll_runs_one_more_pass():
                         poll_interval_seconds=3600, idle=False)
     service = Service(
         Settings(mailboxes=(cfg,), expiry_interval_minutes=60), _NullStore(),
-        mailbox_factory=lambda c, s: _BlockingMailbox(passes, entered, release),
+        mailbox_factory=lambda c, s, stop: _BlockingMailbox(passes, entered, release),
     )
     service.start()
     try:

@@ -140,3 +140,30 @@ def test_two_instances_on_postgresql_record_each_message_once(
     assert sum(p["duplicates"] for p in polls) == 0
     assert sum(p["errors"] for p in polls) == 0
     assert len(folder_message_ids(server, "Processed")) == total
+
+
+def test_idle_watcher_reconnects_after_the_server_dies(
+    fresh_imap_server: ImapTestServer, tmp_path: Path,
+    service_processes: list[ServiceProcess],
+):
+    """Scenario: the IMAP server is killed and restarted: the watcher reconnects and IDLE works."""
+    server = fresh_imap_server
+    if not _has_idle(server):
+        pytest.skip(f"{server.kind} does not offer IDLE")
+    url = f"sqlite:///{tmp_path / 'rp.db'}"
+    cfg = write_config(tmp_path / "rp.toml", {"database_url": url},
+                       [mailbox_table(server, poll_interval_seconds=3600)])
+    proc = ServiceProcess(cfg, tmp_path / "service.log").start()
+    service_processes.append(proc)
+    proc.wait_for("IDLE and the start-up poll",
+                  lambda: bool(proc.events("idle_start")) and bool(_polls(proc)))
+
+    server.kill_hard()
+    proc.wait_for("the watcher to notice", lambda: bool(proc.events("idle_reconnect")))
+    server.start()
+    proc.wait_for("IDLE again", lambda: len(proc.events("idle_start")) >= 2)
+    server.append("INBOX", returned_message(1, "reconnect"))
+    proc.wait_for("the message to be recorded", lambda: len(recorded(url)) == 1)
+
+    assert proc.terminate() == 0
+    assert [r["message_id"] for r in recorded(url)] == ["bounce-reconnect-1@mx.example.net"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import ssl
@@ -20,9 +21,8 @@ from typing import Any
 
 from imapclient import IMAPClient
 
-#: The login every test server accepts.
+#: The login every test server accepts; each server gets a password of its own (below).
 TEST_USER = "bounces"
-TEST_PASSWORD = "bounce-secret"
 
 #: Folders `reset()` leaves in place (emptied); every other folder is deleted.
 KEPT_FOLDERS = ("INBOX",)
@@ -132,7 +132,9 @@ class ImapTestServer(ABC):
         self.port = free_port()
         self.tls_port: int | None = None
         self.user = TEST_USER
-        self.password = TEST_PASSWORD
+        # A password per server: a stray client of another test run that reaches a reused
+        # port cannot log in and touch this server's mailbox.
+        self.password = f"bounce-{secrets.token_hex(8)}"
         self.pki = TestPKI.create(self.root / "pki")
         self.cafile = str(self.pki.cafile)
         self.wrong_cafile = str(self.pki.wrong_cafile)

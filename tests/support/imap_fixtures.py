@@ -28,6 +28,8 @@ from support.imap_base import ImapTestServer
 from support.pymap_server import PymapServer
 
 _FORCE_ENV = "RETURNPATH_TEST_IMAP"
+#: Set to keep each server's directory (config, log, maildir) after the tests, for debugging.
+_KEEP_ENV = "RETURNPATH_TEST_KEEP_IMAP"
 
 
 def imap_server_kind() -> str:
@@ -56,7 +58,8 @@ def running_imap_server() -> Iterator[ImapTestServer]:
         finally:
             server.stop()
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        if not os.environ.get(_KEEP_ENV):
+            shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

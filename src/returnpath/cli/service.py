@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from enum import StrEnum
 from typing import Annotated
 
@@ -39,7 +40,12 @@ def run_command(
     from returnpath.storage import StorageError, open_store
 
     settings = settings_from_cli(config, database)
-    setup_logging(log_format.value if log_format else settings.log_format)
+    handler = setup_logging(log_format.value if log_format else settings.log_format)
+    # The scheduler's own warnings (a skipped overlapping run, a failed job) in the same format.
+    scheduler_log = logging.getLogger("apscheduler")
+    scheduler_log.addHandler(handler)
+    scheduler_log.setLevel(logging.WARNING)
+    scheduler_log.propagate = False
     if not settings.mailboxes:
         raise fail("no [[mailbox]] in the configuration: nothing to poll", 2)
     try:

@@ -239,9 +239,17 @@ class IdleWatcher(threading.Thread):
             renew_at = time.monotonic() + self._renew_seconds
             new_mail = False
             while not self._stopping.is_set() and time.monotonic() < renew_at:
+                asked = time.monotonic()
                 responses = client.idle_check(timeout=IDLE_CHECK_SECONDS)
                 if any(len(r) >= 2 and r[1] == b"EXISTS" for r in responses):
                     new_mail = True
+                    break
+                if any(r and r[0] == b"BYE" for r in responses):
+                    break  # the server is closing: idle_done() below raises, we reconnect
+                if not responses and time.monotonic() - asked < IDLE_CHECK_SECONDS / 2:
+                    # imapclient's idle_check swallows EOF and returns at once, so a dead
+                    # connection looks like a quiet one. Leaving IDLE tells them apart:
+                    # idle_done() raises on a closed connection.
                     break
             client.idle_done()
             if new_mail:
@@ -269,10 +277,16 @@ class _PollState:
     pending: bool = False
 
 
-def _default_mailbox_factory(cfg: MailboxConfig, store: Any) -> Mailbox:
+def _default_mailbox_factory(
+    cfg: MailboxConfig, store: Any, stop: threading.Event
+) -> Mailbox:
     from returnpath.poller.imap import ImapMailbox
 
-    return ImapMailbox(cfg, store)
+    def sleep(seconds: float) -> None:
+        # A stop cuts a reconnect backoff short instead of outwaiting it.
+        stop.wait(seconds)
+
+    return ImapMailbox(cfg, store, sleep=sleep)
 
 
 class Service:
@@ -283,7 +297,9 @@ class Service:
         settings: Settings,
         store: Any,
         *,
-        mailbox_factory: Callable[[MailboxConfig, Any], Mailbox] = _default_mailbox_factory,
+        mailbox_factory: Callable[
+            [MailboxConfig, Any, threading.Event], Mailbox
+        ] = _default_mailbox_factory,
         connect: Callable[[MailboxConfig], IMAPClient] = connect_imap,
         locks: MailboxLocks | None = None,
         logger: logging.Logger | None = None,
@@ -404,7 +420,7 @@ class Service:
                     log_event(self._log, "poll_skipped", mailbox=cfg.name,
                               reason="another instance is polling it")
                     return
-                mailbox = self._mailbox_factory(cfg, self._raw_store)
+                mailbox = self._mailbox_factory(cfg, self._raw_store, self.stop_event)
                 try:
                     run_mailbox(mailbox, self.store, self._options, stop=self.stop_event)
                 finally:
