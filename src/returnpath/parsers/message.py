@@ -3,6 +3,12 @@
 The stdlib `email` parser (compat32 policy) does the MIME work: it is the fastest of the
 parsers measured here and never raises on damaged input. Line endings are normalised to LF
 first, so CRLF and CR-only mail parse the same as LF mail.
+
+mail-parser is not used on this path: it costs about 0.46 ms a message (compat32 alone
+about 0.14 ms, the whole of parse() about 0.5 ms), hides the delivery-status fields, and mixes
+the returned original's text into its text bodies. The views below (decoded headers, the
+notification text before the returned original, charset and MIME defects) cover what the
+formats need.
 """
 
 from __future__ import annotations
