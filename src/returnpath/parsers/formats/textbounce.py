@@ -33,6 +33,15 @@ _SUBJECTS = re.compile(
     r"|delivery has failed|could not send|not delivered",
     re.I,
 )
+# A positive notification ("Delivery Status Notification (Relay)", "Delivered: hello") names
+# recipients too, but none of them failed.
+_SUCCESS = re.compile(
+    r"\((?:success|relay|delivered)\)|^(?:delivered|relayed|read):|successfully delivered"
+    r"|delivery (?:to the following recipients? )?(?:was|has been) (?:successful|completed)"
+    r"|was delivered successfully|has been relayed|has been delivered",
+    re.I | re.M,
+)
+_FAILURE = re.compile(r"fail|undeliver|not (?:be )?delivered|error|reject|could not|unable", re.I)
 _SEPARATORS = (
     "Original message follows",
     "original message follows",
@@ -77,11 +86,15 @@ _HELP_LINE = re.compile(
 def extract(msg: Message) -> Extraction:
     if not _SUBJECTS.search(_text.subject(msg)) or not _text.from_daemon(msg):
         return NOT_MINE
+    if _SUCCESS.search(_text.subject(msg)):
+        return NOT_MINE
     text = _text.text_of(msg)
     notice = _text.cut(text, _SEPARATORS)
     quoted = _QUOTED_HEADERS.search(notice)
     if quoted:
         notice = notice[: quoted.start()]
+    if _SUCCESS.search(notice) and not _FAILURE.search(notice):
+        return NOT_MINE
     own = {_text.from_address(msg), *(_own_addresses(msg))}
     lines = notice.split("\n")
     deliveries: list[Delivery] = []
