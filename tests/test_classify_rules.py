@@ -299,3 +299,10 @@ def test_well_known_replies(text, status, category, reason):
     """Scenario: replies that Gmail, Yahoo, Microsoft, Postfix, Exim and qmail really send."""
     v = _verdict(text, status)
     assert (v.category.value, v.reason.value) == (category, reason), v.rule
+
+
+def test_refusal_of_mail_from_is_never_hard():
+    """Scenario: "unknown user"/"domain not found" answered to MAIL FROM is about the sender."""
+    for text in ("553 5.1.8 Domain not found", "550 5.1.1 User unknown"):
+        v = _verdict(text, None, command="MAIL")
+        assert (v.category, v.reason) == (Category.BLOCK, Reason.REJECTED), text
