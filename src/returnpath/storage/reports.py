@@ -132,11 +132,12 @@ def build_report(
     in_range = _range(events.c.occurred_at, since, until)
     trusted = [*in_range, events.c.trusted.is_(True)]
 
-    per_category = dict(
-        conn.execute(
+    per_category: dict[str, int] = {
+        str(category): int(n)
+        for category, n in conn.execute(
             select(events.c.category, func.count()).where(*trusted).group_by(events.c.category)
         ).all()
-    )
+    }
     total = sum(per_category.values())
     untrusted = conn.execute(
         select(func.count()).select_from(events).where(*in_range, events.c.trusted.is_(False))

@@ -34,6 +34,8 @@ def run_migrations_online() -> None:
         or os.environ.get("RETURNPATH_DATABASE_URL")
         or config.get_main_option("sqlalchemy.url")
     )
+    if not url:
+        raise SystemExit("no database URL: pass -x url=... or set RETURNPATH_DATABASE_URL")
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
