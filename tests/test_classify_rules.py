@@ -306,3 +306,9 @@ def test_refusal_of_mail_from_is_never_hard():
     for text in ("553 5.1.8 Domain not found", "550 5.1.1 User unknown"):
         v = _verdict(text, None, command="MAIL")
         assert (v.category, v.reason) == (Category.BLOCK, Reason.REJECTED), text
+
+
+def test_refusal_at_greeting_is_never_hard():
+    """Scenario: a 5xx to EHLO naming an "invalid domain" refuses our host, not the recipient."""
+    v = _verdict("501 5.5.2 Invalid domain name in HELO", None, command="EHLO")
+    assert v.category is Category.BLOCK
