@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+from datetime import timedelta
 from multiprocessing.synchronize import Barrier
 
 import pytest
@@ -118,3 +119,46 @@ def test_different_messages_for_one_recipient_at_once(pg_store_url: str) -> None
     finally:
         store.close()
     assert (hard, status) == (2 * ROUNDS, "unsubscribed")
+
+
+def _expirer(url: str, barrier: Barrier, out: multiprocessing.Queue) -> None:
+    store = open_store(url, upgrade=False)
+    try:
+        barrier.wait(timeout=60)
+        out.put(store.expire_deferrals(T0 + timedelta(days=4)))
+    finally:
+        store.close()
+
+
+def test_two_expiry_jobs_at_once_expire_each_deferral_once(pg_store_url: str) -> None:
+    """Scenario: two service instances run the deferral-expiry job at the same moment."""
+    truncate_all(pg_store_url)
+    store = open_store(pg_store_url, upgrade=False)
+    try:
+        for i in range(ROUNDS):
+            raw, result = message(
+                delivery(f"slow{i}@example.com", Category.DEFERRAL, original_message_id=f"<o{i}@s>")
+            )
+            store.record(raw, result, now=T0)
+    finally:
+        store.close()
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Barrier(2)
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_expirer, args=(pg_store_url, barrier, out)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    expired = [out.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    assert sum(expired) == ROUNDS
+    store = open_store(pg_store_url, upgrade=False)
+    try:
+        with store.engine.connect() as conn:
+            soft = conn.execute(
+                select(func.count()).select_from(EventRow).where(EventRow.origin == "expiry")
+            ).scalar_one()
+    finally:
+        store.close()
+    assert soft == ROUNDS
