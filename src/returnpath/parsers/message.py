@@ -331,7 +331,7 @@ class Message:
                 break
             if p.is_multipart() or ctype in STATUS_TYPES:
                 continue
-            if ctype.startswith("text/") and p.get_filename() is None:
+            if ctype.startswith("text/") and not _is_attachment(p):
                 body = part_text(p)
                 if ctype == "text/html" and chunks:
                     continue  # the plain alternative is already there
@@ -373,6 +373,12 @@ def block_rest(block: email.message.Message) -> str:
         return _decode_bytes(data, None)
     rest = block.get_payload()
     return rest if isinstance(rest, str) else ""
+
+
+def _is_attachment(part: email.message.Message) -> bool:
+    """A part that names a file (what get_filename() tells, without its slow parameter parsing)."""
+    disposition = str(part.get("Content-Disposition", "")).lower()
+    return "filename" in disposition or "name=" in str(part.get("Content-Type", "")).lower()
 
 
 def parse_fields(text: str) -> list[list[tuple[str, str]]]:
