@@ -123,6 +123,10 @@ def test_raw_bytes_are_compressed_by_default(make_store) -> None:
         ).one()
     assert encoding == "zlib"
     assert zlib.decompress(blob) == raw.data
+    assert store.feed(limit=None) == []  # no deliveries in this message: nothing in the feed
+    with store.engine.connect() as conn:
+        message_row_id = conn.execute(select(MessageRow.id)).scalar_one()
+    assert store.raw_bytes(message_row_id) == raw.data
     assert len(blob) < size == len(raw.data)
 
     plain = make_store(store_raw=False)
@@ -135,6 +139,11 @@ def test_raw_bytes_are_compressed_by_default(make_store) -> None:
             )
         ).first()
     assert stored is not None and tuple(stored) == (None, None)
+    with plain.engine.connect() as conn:
+        plain_id = conn.execute(
+            select(MessageRow.id).where(MessageRow.sha256 == hashlib.sha256(raw2.data).hexdigest())
+        ).scalar_one()
+    assert plain.raw_bytes(plain_id) is None
 
 
 def test_unknown_message_is_kept_without_effects(store: Store) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -108,6 +109,16 @@ class Store:
         with self.engine.connect() as conn:
             found = conn.execute(select(messages.c.id).where(messages.c.sha256 == sha)).first()
         return found is not None
+
+    def raw_bytes(self, message_id: int) -> bytes | None:
+        """The returned message's original bytes as recorded (None when store_raw was off)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(messages.c.raw, messages.c.raw_encoding).where(messages.c.id == message_id)
+            ).first()
+        if row is None or row.raw is None:
+            return None
+        return zlib.decompress(row.raw) if row.raw_encoding == "zlib" else bytes(row.raw)
 
     def expire_deferrals(self, now: datetime | None = None) -> int:
         """Turn every pending deferral whose first notice is older than the window into one
