@@ -1,4 +1,4 @@
-"""The service's jobs in-process: poll coalescing, the expiry job, the PostgreSQL mailbox lock."""
+"""The service's parts in-process: poll coalescing, expiry job, PostgreSQL mailbox lock, IDLE."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from imapclient import IMAPClient
 from sqlalchemy import create_engine, text
 
 from returnpath.config import MailboxConfig, Settings
@@ -24,8 +25,15 @@ from returnpath.model import (
     Verdict,
 )
 from returnpath.poller.mailbox import Disposition
-from returnpath.poller.service import PgAdvisoryLocks, Service, advisory_lock_key
+from returnpath.poller.service import (
+    IdleWatcher,
+    PgAdvisoryLocks,
+    Service,
+    advisory_lock_key,
+    connect_imap,
+)
 from returnpath.storage import open_store
+from support.imap_base import ImapTestServer
 
 
 def _wait(what: str, check: Any, timeout: float = 30.0) -> None:
@@ -197,3 +205,38 @@ def test_pg_advisory_lock_released_when_holder_connection_dies(fresh_pg_database
     finally:
         engine.dispose()
         other.dispose()
+
+
+def test_idle_watcher_renews_idle_and_still_wakes(clean_imap_server: ImapTestServer):
+    """Scenario: IDLE renewed several times over (short renew period) still reports new mail."""
+    server = clean_imap_server
+    cfg = MailboxConfig(**server.mailbox_settings(tls="none", name="bounces"))
+    idles: list[int] = []
+    woken = threading.Event()
+
+    def connect(c: MailboxConfig) -> IMAPClient:
+        client = connect_imap(c)
+        if not client.has_capability("IDLE"):
+            pytest.skip(f"{server.kind} does not offer IDLE")
+        plain_idle = client.idle
+
+        def counting_idle() -> Any:
+            idles.append(1)
+            return plain_idle()
+
+        client.idle = counting_idle  # type: ignore[method-assign]
+        return client
+
+    stop = threading.Event()
+    watcher = IdleWatcher(cfg, lambda name: woken.set(), stop, connect=connect,
+                          renew_seconds=0.3)
+    watcher.start()
+    try:
+        _wait("three IDLE commands", lambda: len(idles) >= 3)
+        assert not woken.is_set()
+        server.append("INBOX", b"Subject: new\r\nMessage-ID: <renew@x>\r\n\r\nhi\r\n")
+        assert woken.wait(30), "new mail after IDLE renewals did not wake the watcher"
+    finally:
+        stop.set()
+        watcher.join(30)
+    assert not watcher.is_alive()
