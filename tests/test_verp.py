@@ -90,3 +90,15 @@ def test_parse_reports_forged_token_invalid():
     result = parse(BOUNCE.format(to=to).encode(), ParseOptions(verp_secret=KEY))
     assert result.verp is VerpState.INVALID
     assert result.verp_recipient is None
+
+
+def test_auto_reply_to_signed_return_path_names_the_token_recipient():
+    """Scenario: a vacation reply from an alias, sent to the VERP address, names the contact."""
+    to = encode("contact@example.com", KEY, domain="bounces.example.net")
+    raw = (
+        f"From: Alias <alias@example.com>\nTo: {to}\nSubject: Out of Office: News\n"
+        "Auto-Submitted: auto-replied\n\nAway.\n"
+    ).encode()
+    result = parse(raw, ParseOptions(verp_secret=KEY))
+    assert [d.recipient for d in result.deliveries] == ["contact@example.com"]
+    assert result.verp is VerpState.VALID

@@ -105,11 +105,13 @@ def _recipients(
         deliveries = filled
 
     verified = token.recipient if token and token.state is VerpState.VALID else None
-    if verified and is_bounce:
-        # the signed token names the address we mailed: it beats whatever the bounce says
-        if not deliveries:
+    if verified and (is_bounce or extraction.kind is MessageKind.AUTO_REPLY):
+        # the signed token names the address we mailed: it beats whatever the bounce (or the
+        # auto-responder, replying to the return path from an alias) says
+        wanted = clean_address(verified)
+        if not deliveries and is_bounce:
             deliveries = [Delivery(recipient=verified, action=Action.FAILED, format="verp")]
-        elif not any(clean_address(d.recipient) == verified for d in deliveries) and (
+        elif not any(clean_address(d.recipient) == wanted for d in deliveries) and (
             len(deliveries) == 1 or all(d.recipient is None for d in deliveries)
         ):
             deliveries = [replace(deliveries[0], recipient=verified)]
