@@ -381,3 +381,49 @@ def test_large_single_part_message_cut(clean_imap_server, sqlite_store):
     assert raw.data.startswith(b"From: MAILER-DAEMON@mx.example.net")
     assert b"550 5.1.1 user unknown" in raw.data
     assert 64 * 1024 < len(raw.data) < 300 * 1024
+
+
+@pytest.mark.postgres
+def test_database_down_mid_poll_moves_nothing(
+    clean_imap_server, fresh_pg_database, pg_server_url, stubbed
+):
+    """Scenario: PostgreSQL refuses connections after 2 of 6 commits: the poll stops, moves
+    nothing, and the next poll records the rest once and moves everything."""
+    from sqlalchemy import create_engine
+
+    from returnpath.poller.runner import PollAborted
+
+    server = clean_imap_server
+    server.append_many("INBOX", [dsn(n) for n in range(6)])
+    dbname = fresh_pg_database.rsplit("/", 1)[1]
+    admin = create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
+
+    def allow(on: bool) -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS {str(on).lower()}'))
+            if not on:
+                conn.execute(text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"
+                ), {"d": dbname})
+
+    seen: list[RawMessage] = []
+
+    def progress(raw: RawMessage) -> None:
+        seen.append(raw)
+        if len(seen) == 2:
+            allow(False)
+
+    store = open_store(fresh_pg_database)
+    try:
+        config = config_for(server, batch_size=10)
+        with ImapMailbox(config, store) as box, pytest.raises(PollAborted, match="database"):
+            run_mailbox(box, store, progress=progress)
+        assert len(server.uids("INBOX")) == 6
+        allow(True)
+        again = poll(config, store)
+        assert (again.seen, again.recorded, again.duplicates) == (6, 4, 2)
+        assert message_count(store) == 6 and server.uids("INBOX") == []
+    finally:
+        allow(True)
+        store.close()
+        admin.dispose()
