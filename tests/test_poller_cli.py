@@ -296,3 +296,21 @@ def test_config_check_connects(clean_imap_server, tmp_path, db_url):
     assert failed.exit_code == 2
     assert "mailbox bad: FAILED" in failed.stdout and "certificate" in failed.stdout
     assert server.password not in failed.stdout + failed.stderr
+
+
+@pytest.mark.imap
+def test_file_backfill_after_service_counts_nothing_twice(clean_imap_server, tmp_path, db_url):
+    """Scenario: mail recorded over IMAP, then saved with LF endings and backfilled: no new row."""
+    server = clean_imap_server
+    server.append_many("INBOX", [dsn(1), reply(2)])
+    cfg = str(write_config(tmp_path / "rp.toml", [mailbox_table(server)]))
+    polled = invoke("poll", "--once", "--config", cfg, "--database", db_url)
+    assert polled.exit_code == 0, polled.stderr
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    (saved / "one.eml").write_bytes(dsn(1).replace(b"\r\n", b"\n"))
+    (saved / "two.eml").write_bytes(reply(2).replace(b"\r\n", b"\n"))
+    result = invoke("backfill", "files", str(saved), "--database", db_url)
+    assert result.exit_code == 0, result.stderr
+    assert table_row(result.stdout, "already recorded") == ["2"]
+    assert db_counts(db_url)[0] == 2

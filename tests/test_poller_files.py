@@ -20,7 +20,7 @@ from returnpath.model import (
     Verdict,
 )
 from returnpath.poller import runner as runner_module
-from returnpath.poller.files import FilesMailbox, FileSourceError, iter_mbox
+from returnpath.poller.files import FilesMailbox, FileSourceError, iter_mbox, to_crlf
 from returnpath.poller.mailbox import Disposition
 from returnpath.poller.runner import PollAborted, run_mailbox
 from returnpath.storage import DatabaseUnavailable
@@ -129,11 +129,23 @@ def test_mbox_separators_removed_and_from_unescaped(tree: Path) -> None:
     assert first == eml(3)
 
 
+def test_file_messages_get_crlf_line_endings(tree: Path) -> None:
+    """Scenario: LF, CRLF and CR files all yield CRLF bytes, as an IMAP server sends them."""
+    (tree / "lf.eml").write_bytes(b"Subject: a\n\nbody\n")
+    (tree / "crlf.eml").write_bytes(b"Subject: a\r\n\r\nbody\r\n")
+    (tree / "cr.eml").write_bytes(b"Subject: a\r\rbody\r")
+    datas = {m.path: m.data for m in FilesMailbox([tree]).fetch_new()}
+    for name in ("lf.eml", "crlf.eml", "cr.eml"):
+        assert datas[str(tree / name)] == b"Subject: a\r\n\r\nbody\r\n"
+    assert all(b"\n" not in d.replace(b"\r\n", b"") for d in datas.values())
+    assert to_crlf(eml(3)).replace(b"\r\n", b"\n") == eml(3)
+
+
 def test_explicit_file_without_separator_is_one_message(tmp_path: Path) -> None:
     """Scenario: a file named on the command line without .eml is read as one message."""
     path = tmp_path / "bounce.txt"
     path.write_bytes(eml(9))
-    assert [m.data for m in FilesMailbox([path]).fetch_new()] == [eml(9)]
+    assert [m.data for m in FilesMailbox([path]).fetch_new()] == [to_crlf(eml(9))]
 
 
 def test_missing_path_is_an_error(tmp_path: Path) -> None:

@@ -5,6 +5,10 @@ mbox files are streamed line by line, never read whole. Files have no UID, so re
 idempotent by the sha256 of the bytes (the store's other unique key): a second run over the
 same paths changes nothing. mark_done does nothing: files are never moved or changed.
 
+Line endings are made CRLF, the form IMAP servers send, so that a message saved to a file
+(usually with LF endings) has the same bytes, hence the same sha256, as when the service
+fetched it: a file backfill over mail the service already recorded counts nothing twice.
+
 How a path is read:
 - a directory with `cur/` and `new/` subdirectories is a Maildir (both are read);
 - another directory is walked recursively, in name order: Maildirs inside it as above,
@@ -41,6 +45,13 @@ class FileSourceError(PollerError):
     def __init__(self, path: str, detail: str) -> None:
         self.path = path
         super().__init__(f"{path}: {detail}")
+
+
+def to_crlf(data: bytes) -> bytes:
+    """The message with every line ending (LF, CRLF or a lone CR) made CRLF."""
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return data.replace(b"\n", b"\r\n")
 
 
 def is_maildir(path: Path) -> bool:
@@ -114,7 +125,9 @@ class FilesMailbox:
             return
         if is_mbox_file(path):
             for data in iter_mbox(path):
-                yield RawMessage(FILE_SOURCE, str(path), None, None, data, _mtime(path), str(path))
+                data = to_crlf(data)
+                yield RawMessage(FILE_SOURCE, str(path), None, None, data, _mtime(path), str(path),
+                                 size=len(data))
             return
         if explicit or path.suffix.lower() == ".eml":
             yield self._read_file(path, str(path.parent))
@@ -135,7 +148,9 @@ class FilesMailbox:
             data = path.read_bytes()
         except OSError as exc:
             raise FileSourceError(str(path), exc.strerror or str(exc)) from exc
-        return RawMessage(FILE_SOURCE, folder, None, None, data, _mtime(path), str(path))
+        data = to_crlf(data)
+        return RawMessage(FILE_SOURCE, folder, None, None, data, _mtime(path), str(path),
+                          size=len(data))
 
     def mark_done(self, message: RawMessage, disposition: Disposition) -> None:
         """Files are never moved or changed."""
