@@ -241,6 +241,8 @@ class Recorder:
         self.settings = settings
         self.now = now
         self.unsubscribed: list[str] = []
+        #: Whether the contact last looked up by _contact() ever had a deferral counted.
+        self.ever_deferred = False
 
     # -- the message ------------------------------------------------------------------------
 
@@ -372,7 +374,9 @@ class Recorder:
             kind, key = deferral_key(original, result.message_id, sha)
             key = clean_text(key, deferrals.c.original_key.type.length)  # type: ignore[attr-defined]
             self._defer(address, kind, key, contact_id, raw.source, event_id, occurred)
-        elif category in _FINAL:
+        elif category in _FINAL and self.ever_deferred:
+            # Only a contact with a deferral counted can have a pending one: this skips a
+            # write for the great majority of verdicts.
             self._close_deferrals(address, original, category, event_id)
 
     # -- contacts ---------------------------------------------------------------------------
@@ -382,11 +386,15 @@ class Recorder:
         find = statement(
             self.conn,
             "contact_id",
-            lambda _c: select(contacts.c.id).where(contacts.c.address == bindparam("address")),
+            lambda _c: select(contacts.c.id, contacts.c.deferral_count).where(
+                contacts.c.address == bindparam("address")
+            ),
         )
-        found = self.conn.execute(find, {"address": address}).scalar()
+        found = self.conn.execute(find, {"address": address}).first()
         if found is not None:
-            return int(found)
+            self.ever_deferred = bool(found.deferral_count)
+            return int(found.id)
+        self.ever_deferred = False
         created = self.conn.execute(
             statement(
                 self.conn,
@@ -403,7 +411,9 @@ class Recorder:
             },
         ).scalar()
         if created is None:  # another writer created it a moment ago
-            created = self.conn.execute(find, {"address": address}).scalar_one()
+            row = self.conn.execute(find, {"address": address}).one()
+            self.ever_deferred = bool(row.deferral_count)
+            created = row.id
         return int(created)
 
     def _count(self, contact_id: int, category: Category, event_id: int, at: datetime) -> None:
