@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -108,8 +109,22 @@ def config_check(
 
 
 def _check_database(url: str, settings: Settings) -> int:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     from returnpath.storage import SchemaOutdated, StorageError, open_store
 
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        parsed = None
+    if parsed is not None and parsed.get_backend_name() == "sqlite":
+        path = parsed.database
+        if path and path != ":memory:" and not Path(path).exists():
+            # Opening it would leave an empty file behind; the first real command creates it.
+            typer.echo(f"database: ok (SQLite file {path} does not exist yet; "
+                       "created on first use)")
+            return 0
     try:
         store = open_store(url, settings=settings, upgrade=False)
     except SchemaOutdated as exc:
