@@ -97,7 +97,7 @@ def config_check(
         try:
             status = ImapMailbox(quick).check()
         except PollerError as exc:
-            typer.echo(f"mailbox {mb.name}: FAILED ({where}): {exc}")
+            typer.echo(f"mailbox {mb.name}: FAILED ({where}): {getattr(exc, 'detail', exc)}")
             problems += 1
             continue
         typer.echo(
