@@ -6,6 +6,7 @@ and the sha256 of the bytes) make a second run over the same mail change nothing
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -93,9 +94,8 @@ def summary_table(summaries: list[RunSummary], title: str) -> Table:
     rows: list[tuple[str, Callable[[RunSummary], int]]] = [("messages", lambda s: s.seen)]
     if not all(s.dry_run for s in summaries):
         rows += [("recorded", lambda s: s.recorded), ("already recorded", lambda s: s.duplicates)]
-    rows += [
-        (f"  {c.value}", lambda s, c=c: s.categories.get(c.value, 0)) for c in Category
-    ]
+    for category in Category:
+        rows.append((f"  {category.value}", functools.partial(_category_count, category)))
     rows += [
         ("unsubscribed", lambda s: s.unsubscribed),
         ("unparsed", lambda s: s.unparsed),
@@ -104,6 +104,10 @@ def summary_table(summaries: list[RunSummary], title: str) -> Table:
     for label, get in rows:
         table.add_row(label, *(str(get(s)) for s in summaries))
     return table
+
+
+def _category_count(category: Category, summary: RunSummary) -> int:
+    return summary.categories.get(category.value, 0)
 
 
 def print_summaries(summaries: list[RunSummary], title: str) -> None:

@@ -22,6 +22,7 @@ backoff and jitter, each attempt logged; after a reconnect the search resumes wi
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import logging
 import os
@@ -69,9 +70,11 @@ _ORIGINAL_TYPES = {("message", "rfc822"), ("message", "global")}
 class CheckpointStore(Protocol):
     """The part of the Store the IMAP mailbox reads."""
 
-    def checkpoint(self, source: str, folder: str) -> tuple[int, int] | None: ...
+    def checkpoint(self, source: str, folder: str) -> tuple[int | None, int] | None: ...
 
-    def is_recorded(self, source: str, folder: str, uidvalidity: int, uid: int) -> bool: ...
+    def is_recorded(
+        self, source: str, folder: str, uidvalidity: int | None, uid: int
+    ) -> bool: ...
 
 
 def is_loopback(host: str) -> bool:
@@ -384,7 +387,8 @@ class ImapMailbox:
     def flush(self) -> None:
         for disposition, uids in self._pending.items():
             if uids:
-                self._call(f"mark {disposition.value}", lambda c, d=disposition: self._apply(c, d))
+                self._call(f"mark {disposition.value}", functools.partial(
+                    self._apply, disposition=disposition))
 
     def _apply(self, client: IMAPClient, disposition: Disposition) -> None:
         # Read the list inside the retried operation: a reconnect with a new UIDVALIDITY
