@@ -316,7 +316,11 @@ def test_qmail_blocks_with_remote_reply_and_local_code():
     assert (other.recipient, other.status, other.reply_code) == ("other@example.net", "5.4.4", None)
     assert other.diagnostic == "Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)"
     assert late.smtp_command == "MAIL"
-    assert late.diagnostic == "421 4.7.0 Temporarily deferred due to user complaints"
+    # qmail says it gave up only in its own words, kept after the remote reply for the rules.
+    assert late.diagnostic == (
+        "421 4.7.0 Temporarily deferred due to user complaints "
+        "I'm not going to try again; this message has been in the queue too long."
+    )
     assert {d.format for d in result.deliveries} == {"qmail"}
 
 
@@ -760,6 +764,7 @@ def test_googlegroups_group_address_from_header():
     assert "may not have permission to post" in only.diagnostic
     assert "groups.google.com" in only.diagnostic
     assert "sender@example.com" not in only.diagnostic
+    assert only.hint is Reason.REJECTED
     assert only.original_message_id == "<orig-11@example.com>"
 
 

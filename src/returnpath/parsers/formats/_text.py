@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from returnpath.model import Action, Delivery
+from returnpath.model import Action, Delivery, Reason
 from returnpath.parsers.message import Message, part_text
 
 #: Text formats never read more than this many characters of a notification.
@@ -261,6 +261,7 @@ def delivery(
     remote_mta: str | None = None,
     original_message_id: str | None = None,
     command: str | None = None,
+    hint: Reason | None = None,
 ) -> Delivery:
     """A Delivery whose status and reply code default to those written in the diagnostic."""
     diag = squeeze_reply(unfold(diagnostic)) if diagnostic else None
@@ -273,6 +274,7 @@ def delivery(
         remote_mta=remote_mta,
         original_message_id=original_message_id,
         format=fmt,
+        hint=hint,
         smtp_command=command,
     )
 

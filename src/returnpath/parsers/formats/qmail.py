@@ -43,11 +43,8 @@ _CONTEXT = (
     (re.compile(r"^Connected to (\S+) but connection died", re.I), "CONN"),
 )
 # Lines that say what qmail did, not what the remote server replied.
-_NOISE = re.compile(
-    r"^(?:Giving up on \S+|I'm not going to try again; this message has been in the queue too"
-    r" long\.|From: <[^>]*> RCPT: <[^>]*> )",
-    re.I,
-)
+_NOISE = re.compile(r"^(?:Giving up on \S+|From: <[^>]*> RCPT: <[^>]*> )", re.I)
+_GAVE_UP = "I'm not going to try again; this message has been in the queue too long."
 
 
 def extract(msg: Message) -> Extraction:
@@ -70,8 +67,10 @@ def _delivery(recipient: str, lines: list[str], message_id: str | None) -> Deliv
     said: list[str] = []
     other: list[str] = []
     in_reply = False
+    gave_up = False
     for line in lines:
-        stripped = _NOISE.sub("", line).strip()
+        gave_up = gave_up or _GAVE_UP in line
+        stripped = _NOISE.sub("", line.replace(_GAVE_UP, "")).strip()
         for pattern, name in _CONTEXT:
             match = pattern.match(stripped)
             if match:
@@ -89,10 +88,9 @@ def _delivery(recipient: str, lines: list[str], message_id: str | None) -> Deliv
         else:
             other.append(stripped)
     diagnostic = " ".join(said) if said else " ".join(other)
-    # "(#4.4.3)I'm not going to try again..." on one line: keep only qmail's own error.
-    diagnostic = diagnostic.replace(
-        "I'm not going to try again; this message has been in the queue too long.", ""
-    )
+    if gave_up:
+        # qmail's only way of saying the retries ran out: the rules read it after the reply.
+        diagnostic = f"{diagnostic} {_GAVE_UP}".strip()
     return _text.delivery(
         recipient,
         fmt=NAME,
