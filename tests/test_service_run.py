@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -167,3 +168,22 @@ def test_idle_watcher_reconnects_after_the_server_dies(
 
     assert proc.terminate() == 0
     assert [r["message_id"] for r in recorded(url)] == ["bounce-reconnect-1@mx.example.net"]
+
+
+def test_default_keyvalue_logs_and_sigint(clean_imap_server: ImapTestServer, tmp_path: Path,
+                                          service_processes: list[ServiceProcess]):
+    """Scenario: without --log-format the service logs key=value lines; SIGINT stops it with 0."""
+    server = clean_imap_server
+    server.append("INBOX", returned_message(1, "kv"))
+    url = f"sqlite:///{tmp_path / 'rp.db'}"
+    cfg = write_config(tmp_path / "rp.toml", {"database_url": url},
+                       [mailbox_table(server, poll_interval_seconds=3600)])
+    proc = ServiceProcess(cfg, tmp_path / "service.log", log_format=None).start()
+    service_processes.append(proc)
+    proc.wait_for("the start-up poll", lambda: " event=poll mailbox=bounces " in proc.log_text())
+
+    assert proc.terminate(sig=signal.SIGINT) == 0
+    poll_line = next(line for line in proc.log_text().splitlines() if " event=poll " in line)
+    assert " seen=1 recorded=1 " in poll_line
+    assert proc.events() == [], "no JSON lines expected in key=value mode"
+    assert len(recorded(url)) == 1

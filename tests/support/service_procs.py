@@ -100,11 +100,13 @@ def write_config(path: Path, top: dict[str, Any], mailboxes: list[dict[str, Any]
 
 
 class ServiceProcess:
-    """One `returnpath run --log-format json` child process."""
+    """One `returnpath run` child process (JSON logs unless log_format says otherwise)."""
 
-    def __init__(self, config: Path, log: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, config: Path, log: Path, env: dict[str, str] | None = None,
+                 log_format: str | None = "json") -> None:
         self.config = config
         self.log = log
+        self.log_format = log_format
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -112,7 +114,7 @@ class ServiceProcess:
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-c", _RUN, "run", "--config", str(self.config),
-                 "--log-format", "json"],
+                 *(["--log-format", self.log_format] if self.log_format else [])],
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 env=self.env, start_new_session=True,
             )
@@ -153,10 +155,10 @@ class ServiceProcess:
                             f"{self.log_text()[-4000:]}")
             time.sleep(0.1)
 
-    def terminate(self, timeout: float = 60.0) -> int:
-        """SIGTERM by PID and wait; returns the exit code (fails the test on a hang)."""
+    def terminate(self, timeout: float = 60.0, sig: int = signal.SIGTERM) -> int:
+        """Signal by PID (SIGTERM) and wait; returns the exit code (fails the test on a hang)."""
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
+        self.proc.send_signal(sig)
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
