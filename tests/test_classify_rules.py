@@ -312,3 +312,45 @@ def test_refusal_at_greeting_is_never_hard():
     """Scenario: a 5xx to EHLO naming an "invalid domain" refuses our host, not the recipient."""
     v = _verdict("501 5.5.2 Invalid domain name in HELO", None, command="EHLO")
     assert v.category is Category.BLOCK
+
+
+MORE_REPLIES = [
+    (
+        "550-5.7.1 [192.0.2.1] The IP you're using to send mail is not authorized to send email "
+        "directly to our servers. Please use the SMTP relay at your service provider instead.",
+        "5.7.1",
+        "block",
+        "blocked",
+    ),
+    (
+        "421-4.7.0 [192.0.2.1] Our system has detected that this message is suspicious due to the "
+        "nature of the content and/or the links within.",
+        "4.7.0",
+        "block",
+        "spamdetected",
+    ),
+    (
+        "550-5.7.1 Messages missing a valid address in From: header, or having no From: header, "
+        "are not accepted.",
+        "5.7.1",
+        "soft",
+        "notcompliantrfc",
+    ),
+    ("550 5.1.1 <a@example.net> Not our Customer", "5.1.1", "hard", "userunknown"),
+    ("551 not our customer", None, "hard", "hasmoved"),
+    ("550 5.7.27 Sender address has null MX", "5.7.27", "block", "rejected"),
+    (
+        "cannot update mailbox /var/mail/a for user a. error writing message: File too large",
+        None,
+        "soft",
+        "mailboxfull",
+    ),
+    ("451 Internal resource temporarily unavailable", None, "soft", "systemerror"),
+]
+
+
+@pytest.mark.parametrize(("text", "status", "category", "reason"), MORE_REPLIES)
+def test_more_well_known_replies(text, status, category, reason):
+    """Scenario: further replies that Gmail, Comcast, Postfix and Mimecast really send."""
+    v = _verdict(text, status)
+    assert (v.category.value, v.reason.value) == (category, reason), v.rule
