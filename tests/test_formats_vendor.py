@@ -288,6 +288,10 @@ Giving up on 192.0.2.10.
 <other@example.net>:
 Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)
 
+<ldap@example.net>:
+Unable to contact LDAP server. (#4.4.3)I'm not going to try again; this
+message has been in the queue too long.
+
 <late@example.net>:
 Connected to 192.0.2.11 but sender was rejected.
 Remote host said: 421 4.7.0 Temporarily deferred due to user complaints
@@ -305,16 +309,20 @@ hello
 
 
 def test_qmail_blocks_with_remote_reply_and_local_code():
-    """Scenario: qmail-send lists three addresses: a remote 550, a local (#5.4.4), a sender 421."""
+    """Scenario: qmail-send lists a remote 550, local errors and a 421 after it gave up."""
     result = qmail.extract(mail(QMAIL))
     assert result.kind is MessageKind.BOUNCE
-    user, other, late = result.deliveries
+    user, other, ldap, late = result.deliveries
     assert (user.recipient, user.status, user.reply_code) == ("user@example.net", "5.1.1", "550")
     assert user.diagnostic == "550 5.1.1 <user@example.net>... User Unknown"
     assert (user.remote_mta, user.smtp_command) == ("192.0.2.10", "RCPT")
     assert user.original_message_id == "<orig-3@example.com>"
     assert (other.recipient, other.status, other.reply_code) == ("other@example.net", "5.4.4", None)
     assert other.diagnostic == "Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)"
+    assert ldap.diagnostic == (
+        "Unable to contact LDAP server. (#4.4.3) "
+        "I'm not going to try again; this message has been in the queue too long."
+    )
     assert late.smtp_command == "MAIL"
     # qmail says it gave up only in its own words, kept after the remote reply for the rules.
     assert late.diagnostic == (

@@ -67,10 +67,11 @@ def _delivery(recipient: str, lines: list[str], message_id: str | None) -> Deliv
     said: list[str] = []
     other: list[str] = []
     in_reply = False
-    gave_up = False
+    # The phrase may be wrapped, or glued to the end of qmail's own error: look for it in the
+    # unfolded block, and put it back once, after the reply.
+    gave_up = _GAVE_UP in _text.unfold(" ".join(lines))
     for line in lines:
-        gave_up = gave_up or _GAVE_UP in line
-        stripped = _NOISE.sub("", line.replace(_GAVE_UP, "")).strip()
+        stripped = _NOISE.sub("", line).strip()
         for pattern, name in _CONTEXT:
             match = pattern.match(stripped)
             if match:
@@ -87,7 +88,8 @@ def _delivery(recipient: str, lines: list[str], message_id: str | None) -> Deliv
             said.append(stripped)
         else:
             other.append(stripped)
-    diagnostic = " ".join(said) if said else " ".join(other)
+    diagnostic = _text.unfold(" ".join(said) if said else " ".join(other))
+    diagnostic = diagnostic.replace(_GAVE_UP, " ").strip()
     if gave_up:
         # qmail's only way of saying the retries ran out: the rules read it after the reply.
         diagnostic = f"{diagnostic} {_GAVE_UP}".strip()
