@@ -279,3 +279,28 @@ def test_utf8_recipient_of_a_global_dsn():
     (d,) = parse(GLOBAL_DSN).deliveries
     assert d.recipient == "δοκιμή@παράδειγμα.example"
     assert d.verdict is not None and d.verdict.category is Category.HARD
+
+
+def test_flufl_fallback_is_gated():
+    """Scenario: flufl.bounce runs on small bounce-looking mail only, never on big or plain mail."""
+    from returnpath.parsers.formats import fallback
+    from returnpath.parsers.message import Message
+
+    bounce_head = b"From: MAILER-DAEMON@mx.example.org\nSubject: failure notice\n\n"
+    plain_head = b"From: friend@example.org\nSubject: lunch?\n\n"
+    small, big = b"<a@example.com>: no.\n", b"x" * (fallback.FLUFL_MAX_BYTES + 1)
+    assert fallback.gate(Message(bounce_head + small))
+    assert not fallback.gate(Message(plain_head + small))
+    assert not fallback.gate(Message(bounce_head + big))
+
+
+def test_x_failed_recipients_alone_is_a_bounce():
+    """Scenario: a home-grown bounce naming its recipient only in X-Failed-Recipients is found."""
+    raw = (
+        b"From: Mail Delivery System <mailer-daemon@relay.example.net>\n"
+        b"Subject: Undeliverable: News\nX-Failed-Recipients: Gone@Example.NET\n\n"
+        b"Your message could not be delivered.\n\n550 5.1.1 mailbox does not exist\n"
+    )
+    result = parse(raw)
+    assert [d.recipient for d in result.deliveries] == ["Gone@example.net"]
+    assert result.kind is MessageKind.BOUNCE
