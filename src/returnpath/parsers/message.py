@@ -389,22 +389,26 @@ def parse_fields(text: str) -> list[list[tuple[str, str]]]:
     per-message/per-recipient blocks and feedback reports, which are often slightly broken.
     """
     blocks: list[list[tuple[str, str]]] = []
-    current: list[tuple[str, str]] = []
+    # fields as (name, [value pieces]): joining once keeps long folded values linear
+    current: list[tuple[str, list[str]]] = []
+
+    def close() -> None:
+        blocks.append([(name, " ".join(p for p in pieces if p)) for name, pieces in current])
+        current.clear()
+
     for line in text[:TEXT_LIMIT].split("\n"):
         if not line.strip():
             if current:
-                blocks.append(current)
-                current = []
+                close()
             continue
         if line[0] in " \t" and current:
-            name, value = current[-1]
-            current[-1] = (name, f"{value} {line.strip()}".strip())
+            current[-1][1].append(line.strip())
             continue
         m = _FIELD.match(line)
         if m:
-            current.append((m.group(1).lower(), m.group(2).strip()))
+            current.append((m.group(1).lower(), [m.group(2).strip()]))
     if current:
-        blocks.append(current)
+        close()
     return blocks
 
 
