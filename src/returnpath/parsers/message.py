@@ -326,20 +326,22 @@ class Message:
         if not self.msg.is_multipart():
             return part_text(self.msg)[:TEXT_LIMIT]
         chunks: list[str] = []
+        size = 0
         for p, ctype in self.walk:
             if ctype in ORIGINAL_TYPES:
                 break
             if p.is_multipart() or ctype in STATUS_TYPES:
                 continue
             if ctype.startswith("text/") and not _is_attachment(p):
-                body = part_text(p)
                 if ctype == "text/html" and chunks:
                     continue  # the plain alternative is already there
+                body = part_text(p)
                 if ctype == "text/html":
-                    body = html_to_text(body)
+                    body = html_to_text(body[: 4 * TEXT_LIMIT])
                 chunks.append(body)
-            if sum(len(c) for c in chunks) > TEXT_LIMIT:
-                break
+                size += len(body)
+                if size > TEXT_LIMIT:
+                    break
         return "\n".join(chunks)[:TEXT_LIMIT]
 
 
