@@ -475,8 +475,8 @@ def paragraph_about(text: str, recipient: str, limit: int = 1000) -> str | None:
     return _SPACE.sub(" ", chunk).strip()[:limit] or None
 
 
-_TAG = re.compile(r"<[^>]+>")
-_BLOCK = re.compile(r"<\s*(br|p|div|tr|li|h\d)\b[^>]*>", re.I)
+_TAG = re.compile(r"<[^<>]{1,2000}>")  # bounded: a stray "<" must not scan to the end
+_BLOCK = re.compile(r"<\s*(br|p|div|tr|li|h\d)\b[^<>]{0,2000}>", re.I)
 
 
 def html_to_text(html: str) -> str:
