@@ -27,11 +27,14 @@ def _recorder(
     out: multiprocessing.Queue,
 ) -> None:
     store = open_store(url, upgrade=False)
-    created = []
+    created: list[bool] | str = []
     try:
         for raw, result in batch:
             barrier.wait(timeout=60)  # both processes start each message together
             created.append(store.record(raw, result, now=T0).created)
+    except Exception as exc:  # reported to the test instead of a silent dead child
+        barrier.abort()
+        created = repr(exc)
     finally:
         store.close()
     out.put(created)
@@ -48,6 +51,7 @@ def _run_pair(url: str, batches: list[list[tuple[RawMessage, ParseResult]]]) -> 
     for p in procs:
         p.join(timeout=60)
         assert p.exitcode == 0
+    assert all(isinstance(r, list) for r in results), results
     return results
 
 
@@ -162,3 +166,30 @@ def test_two_expiry_jobs_at_once_expire_each_deferral_once(pg_store_url: str) ->
     finally:
         store.close()
     assert soft == ROUNDS
+
+
+def _opener(url: str, barrier: Barrier, out: multiprocessing.Queue) -> None:
+    try:
+        barrier.wait(timeout=60)
+        open_store(url).close()  # creates the schema if nobody has yet
+    except Exception as exc:  # reported to the test instead of a silent dead child
+        out.put(repr(exc))
+        return
+    out.put("ok")
+
+
+def test_two_processes_create_the_schema_at_once(fresh_pg_database: str) -> None:
+    """Scenario: two service instances start together on an empty PostgreSQL database."""
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Barrier(2)
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_opener, args=(fresh_pg_database, barrier, out)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    assert results == ["ok", "ok"]
+    store = open_store(fresh_pg_database, upgrade=False)  # SchemaOutdated if it were not at head
+    store.close()
