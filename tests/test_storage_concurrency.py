@@ -130,6 +130,8 @@ def _expirer(url: str, barrier: Barrier, out: multiprocessing.Queue) -> None:
     try:
         barrier.wait(timeout=60)
         out.put(store.expire_deferrals(T0 + timedelta(days=4)))
+    except Exception as exc:  # reported to the test instead of a silent dead child
+        out.put(repr(exc))
     finally:
         store.close()
 
@@ -156,6 +158,7 @@ def test_two_expiry_jobs_at_once_expire_each_deferral_once(pg_store_url: str) ->
     for p in procs:
         p.join(timeout=60)
         assert p.exitcode == 0
+    assert all(isinstance(n, int) for n in expired), expired
     assert sum(expired) == ROUNDS
     store = open_store(pg_store_url, upgrade=False)
     try:
