@@ -25,6 +25,7 @@ from returnpath.model import (
 )
 from returnpath.poller import runner as runner_module
 from returnpath.poller.imap import ImapMailbox, check_config
+from returnpath.poller.logs import KeyValueFormatter
 from returnpath.poller.mailbox import MailboxConfigError, MailboxUnavailable
 from returnpath.poller.runner import run_mailbox
 from returnpath.storage import Store, open_store
@@ -83,6 +84,40 @@ def stub_parse(raw: bytes, options: object = None) -> ParseResult:
 @pytest.fixture
 def stubbed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runner_module, "parse", stub_parse)
+
+
+class Records(logging.Handler):
+    """Every record of the returnpath loggers, formatted as the key=value log line."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+        self.setFormatter(KeyValueFormatter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def events(self, name: str) -> list[logging.LogRecord]:
+        return [r for r in self.records if r.getMessage() == name]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.format(r) for r in self.records)
+
+
+@pytest.fixture
+def logs() -> Iterator[Records]:
+    """The package's log records during the test (independent of propagation settings)."""
+    logger = logging.getLogger("returnpath")
+    handler = Records()
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
 
 
 @pytest.fixture
@@ -173,7 +208,7 @@ def test_flags_only_refused_when_server_drops_keywords(clean_imap_server, sqlite
 
 
 def test_uidvalidity_change_rescans_without_double_counting(
-    clean_imap_server, sqlite_store, stubbed, caplog
+    clean_imap_server, sqlite_store, stubbed, logs
 ):
     """Scenario: the folder is deleted and recreated with the same mail plus one: one new row."""
     server = clean_imap_server
@@ -188,16 +223,11 @@ def test_uidvalidity_change_rescans_without_double_counting(
     for n in (1, 2, 3):
         server.append("Bounces", dsn(n))
     assert server.uidvalidity("Bounces") != old_validity[0]
-    logger = logging.getLogger("returnpath")
-    logger.addHandler(caplog.handler)
-    try:
-        second = poll(config, sqlite_store)
-    finally:
-        logger.removeHandler(caplog.handler)
+    second = poll(config, sqlite_store)
     assert (second.seen, second.recorded, second.duplicates) == (3, 1, 2)
     assert message_count(sqlite_store) == 3
     assert server.uids("Bounces") == [] and len(server.uids("Processed")) == 5
-    assert any(r.getMessage() == "uidvalidity_changed" for r in caplog.records)
+    assert logs.events("uidvalidity_changed")
     assert sqlite_store.checkpoint("test", "Bounces")[0] == server.uidvalidity("Bounces")
 
 
@@ -243,23 +273,17 @@ def test_plaintext_to_remote_host_is_refused():
     check_config(dataclasses.replace(config, allow_plaintext=True))
 
 
-def test_password_never_in_logs(clean_imap_server, sqlite_store, stubbed, caplog):
+def test_password_never_in_logs(clean_imap_server, sqlite_store, stubbed, logs):
     """Scenario: a poll with a reconnect logs nothing containing the password."""
     server = clean_imap_server
     server.append("INBOX", dsn(1))
-    logger = logging.getLogger("returnpath")
-    logger.addHandler(caplog.handler)
-    caplog.set_level(logging.DEBUG, logger="returnpath")
-    try:
-        poll(config_for(server), sqlite_store)
-        bad = config_for(server, port=server.port + 0, reconnect_attempts=1)
-        box = ImapMailbox(dataclasses.replace(bad, host="127.0.0.2"), sqlite_store)
-        with pytest.raises(MailboxUnavailable):
-            run_mailbox(box, sqlite_store)
-    finally:
-        logger.removeHandler(caplog.handler)
-    assert any(r.getMessage() == "imap_reconnect" for r in caplog.records)
-    assert server.password not in caplog.text
+    poll(config_for(server), sqlite_store)
+    bad = config_for(server, reconnect_attempts=1)
+    box = ImapMailbox(dataclasses.replace(bad, host="127.0.0.2"), sqlite_store)
+    with pytest.raises(MailboxUnavailable):
+        run_mailbox(box, sqlite_store)
+    assert logs.events("poll") and logs.events("imap_reconnect")
+    assert server.password not in logs.text
 
 
 def test_server_restarted_during_poll(fresh_imap_server, sqlite_store, stubbed):
@@ -284,7 +308,9 @@ def test_server_restarted_during_poll(fresh_imap_server, sqlite_store, stubbed):
     assert server.uids("INBOX") == [] and len(server.uids("Processed")) == 20
 
 
-def test_server_down_too_long_gives_up_without_moving(fresh_imap_server, sqlite_store, stubbed):
+def test_server_down_too_long_gives_up_without_moving(
+    fresh_imap_server, sqlite_store, stubbed, logs
+):
     """Scenario: the server dies for good mid-poll: MailboxUnavailable; recorded mail stays put."""
     server = fresh_imap_server
     server.append_many("INBOX", [dsn(n) for n in range(6)])
@@ -300,6 +326,9 @@ def test_server_down_too_long_gives_up_without_moving(fresh_imap_server, sqlite_
     with ImapMailbox(config, sqlite_store) as box, pytest.raises(MailboxUnavailable):
         run_mailbox(box, sqlite_store, progress=progress)
     assert box.reconnects == 2
+    assert [r.rp_fields["attempt"] for r in logs.events("imap_reconnect")] == [1, 2]
+    (failed,) = logs.events("poll_failed")
+    assert failed.rp_fields["seen"] == 3
     recorded = message_count(sqlite_store)
     server.start()
     if server.restart_keeps_mail:

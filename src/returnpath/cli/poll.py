@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -14,11 +13,8 @@ from returnpath.cli.backfill import log_format_option, print_summaries, settings
 from returnpath.cli.options import config_option, database_option, open_store_from_cli
 from returnpath.config import ConfigError, Settings, load_settings
 from returnpath.poller.imap import ImapMailbox, check_config, read_password
-from returnpath.poller.logs import get_logger, log_event
 from returnpath.poller.mailbox import PollerError
 from returnpath.poller.runner import PollAborted, RunSummary, parse_options_for, run_mailbox
-
-log = get_logger("cli")
 
 
 @app.command("poll")
@@ -57,7 +53,6 @@ def poll(
             except PollAborted as exc:
                 raise fail(str(exc), 2) from None
             except PollerError as exc:
-                log_event(log, "poll_failed", logging.ERROR, mailbox=mb.name, error=str(exc))
                 typer.echo(f"returnpath: {exc}", err=True)
                 failed.append(mb.name)
     finally:

@@ -195,9 +195,15 @@ def run_mailbox(
             mailbox.flush()
     except DATABASE_DOWN as exc:
         summary.seconds = time.monotonic() - started
-        log_event(logger, "poll_aborted", logging.ERROR, **summary.fields(), error=str(exc))
-        detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        detail = (str(getattr(exc, "orig", None) or exc).splitlines() or ["unknown error"])[0]
+        log_event(logger, "poll_aborted", logging.ERROR, **summary.fields(), error=detail)
         raise PollAborted(mailbox.name, detail) from exc
+    except PollerError as exc:
+        # The mailbox failed (connection gone for good, bad settings): still one line with
+        # what this pass did before it stopped.
+        summary.seconds = time.monotonic() - started
+        log_event(logger, "poll_failed", logging.ERROR, **summary.fields(), error=str(exc))
+        raise
     summary.seconds = time.monotonic() - started
     log_event(logger, "poll", **summary.fields())
     return summary
