@@ -456,3 +456,15 @@ def test_database_down_mid_poll_moves_nothing(
         allow(True)
         store.close()
         admin.dispose()
+
+
+def test_reading_the_processed_folder_keeps_mail_there(clean_imap_server, sqlite_store, stubbed):
+    """Scenario: a pass over the processed folder itself records its mail and moves nothing."""
+    server = clean_imap_server
+    server.append_many("Processed", [dsn(n) for n in range(3)])
+    before = server.uids("Processed")
+    with ImapMailbox(config_for(server), sqlite_store, folder="Processed") as box:
+        summary = run_mailbox(box, sqlite_store)
+        again = run_mailbox(box, sqlite_store)
+    assert summary.recorded == 3 and again.seen == 0
+    assert server.uids("Processed") == before and server.uids("Unparsed") == []

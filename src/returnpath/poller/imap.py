@@ -140,7 +140,12 @@ class ImapMailbox:
         self.store = store
         self.since = since
         self.before = before
-        self.keep_in_place = keep_in_place
+        # Reading the processed or unparsed folder itself (a backfill over old mail there):
+        # moving a message to where it already is would only renumber it, so leave it.
+        self.keep_in_place = keep_in_place or (
+            not config.flags_only
+            and self.folder in (config.processed_folder, config.unparsed_folder)
+        )
         self._sleep = sleep
         self._client: IMAPClient | None = None
         self._uidvalidity: int | None = None
