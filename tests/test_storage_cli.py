@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
 from returnpath.cli import app
+from returnpath.cli.options import parse_when
 from returnpath.model import Category, Reason, VerpState
 from returnpath.storage import Store
 from returnpath.storage.tables import ContactHistoryRow, ContactRow
@@ -345,3 +346,28 @@ def test_reenable_refuses_bad_corrections(
     assert message_part in result.stderr
     assert status_of(store, "typo@gmial.example") == "unsubscribed"
     assert [h["change"] for h in history_rows(store, "typo@gmial.example")] == ["unsubscribed"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("7d", T0 - timedelta(days=7)),
+        ("24h", T0 - timedelta(hours=24)),
+        ("30m", T0 - timedelta(minutes=30)),
+        ("2w", T0 - timedelta(weeks=2)),
+        ("1.5h", T0 - timedelta(minutes=90)),
+        ("2026-10-01", datetime(2026, 10, 1, tzinfo=UTC)),
+        ("2026-10-01T08:30", datetime(2026, 10, 1, 8, 30, tzinfo=UTC)),
+        ("2026-10-01T08:30+02:00", datetime(2026, 10, 1, 6, 30, tzinfo=UTC)),
+    ],
+)
+def test_parse_when(text: str, expected: datetime) -> None:
+    """Scenario: --since/--until values as operators type them."""
+    assert parse_when(text, now=T0) == expected
+
+
+@pytest.mark.parametrize("text", ["yesterday", "7 days", "-3d", "2026-13-01", ""])
+def test_parse_when_refuses(text: str) -> None:
+    """Scenario: values that are not a date, a date-time or a span."""
+    with pytest.raises(ValueError, match="cannot read"):
+        parse_when(text, now=T0)
