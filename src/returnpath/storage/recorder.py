@@ -211,6 +211,10 @@ def _checkpoint_upsert(conn: Connection) -> Any:
             "uidvalidity": new.uidvalidity,
             "updated_at": new.updated_at,
         },
+        # No write at all when nothing moves (re-found duplicates): no page, no sync.
+        where=or_(
+            checkpoints.c.uidvalidity != new.uidvalidity, checkpoints.c.last_uid < new.last_uid
+        ),
     )
 
 

@@ -290,10 +290,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         if engine.url.database not in (None, "", ":memory:"):
+            # synchronous stays FULL: a commit must survive a power loss, because the
+            # poller moves the message out of the mailbox right after it.
             cursor.execute("PRAGMA journal_mode=WAL")
-            # In WAL mode NORMAL keeps the database consistent across crashes; only the last
-            # commits before a power loss can be lost, and those messages are re-read.
-            cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
