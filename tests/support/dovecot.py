@@ -77,6 +77,11 @@ first_valid_uid = 1
 mail_location = maildir:{r}/mail/%u
 # Speed over durability: these mailboxes live for one test session.
 mail_fsync = never
+# With the mailbox list index, a CREATE racing another session's index refresh (an IDLE
+# watcher selecting INBOX) was seen to answer [ALREADYEXISTS] for a folder it had just
+# made, about once in 15 service starts. Tests want a deterministic server; clients meeting
+# a production Dovecot must still treat ALREADYEXISTS on CREATE as "the folder is there".
+mailbox_list_index = no
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {r}/passwd
