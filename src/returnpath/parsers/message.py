@@ -458,12 +458,27 @@ def _lowered(text: str) -> str:
     return text.lower()
 
 
+#: A header line quoted in a notification (the returned original's, or DSN fields).
+_HEADER_LINE = re.compile(
+    r"[ \t>]*(?:to|cc|bcc|from|sender|reply-to|delivered-to|return-path|envelope-to|x-[\w-]+"
+    r"|original-recipient|final-recipient)[ \t]*:",
+    re.I,
+)
+
+
 def paragraph_about(text: str, recipient: str, limit: int = 1000) -> str | None:
     """The paragraph of the notification that names the recipient (and the next one when it
     is no more than the address), whitespace collapsed; None when the text never names it."""
-    at = _lowered(text).find(recipient.lower())
+    lowered, needle = _lowered(text), recipient.lower()
+    at = lowered.find(needle)
     if at < 0:
         return None
+    # skip mentions in quoted header lines ("To: <user@example.com>"): they say nothing
+    first, tries = at, 0
+    while at >= 0 and tries < 20 and _HEADER_LINE.match(text, text.rfind("\n", 0, at) + 1):
+        at, tries = lowered.find(needle, at + len(needle)), tries + 1
+    if at < 0:
+        at = first
     start = text.rfind("\n\n", 0, at)
     start = 0 if start < 0 else start
     end_match = _PARAGRAPH.search(text, at)
