@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from returnpath.model import (
     Reason,
     Verdict,
 )
-from returnpath.poller.mailbox import Disposition
+from returnpath.poller.mailbox import Disposition, MailboxConfigError, MailboxUnavailable
 from returnpath.poller.service import (
     IdleWatcher,
     PgAdvisoryLocks,
@@ -240,3 +241,48 @@ def test_idle_watcher_renews_idle_and_still_wakes(clean_imap_server: ImapTestSer
         stop.set()
         watcher.join(30)
     assert not watcher.is_alive()
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.events: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.events.append(record.getMessage())
+
+
+class _FailingMailbox(_BlockingMailbox):
+    def fetch_new(self) -> Iterator[RawMessage]:
+        self._passes.append("pass")
+        raise MailboxUnavailable("bounces", "connection refused (test)")
+
+
+def test_failing_polls_log_one_line_each_and_stay_scheduled():
+    """Scenario: a mailbox unreadable, or not even set up, logs one poll_failed per pass."""
+    records = _Records()
+    logger = logging.getLogger("returnpath")
+    logger.addHandler(records)
+    passes: list[str] = []
+    cfg_bad = MailboxConfig(name="broken", host="127.0.0.1", username="u",
+                            poll_interval_seconds=3600, idle=False)
+    cfg_down = MailboxConfig(name="bounces", host="127.0.0.1", username="u",
+                             poll_interval_seconds=3600, idle=False)
+
+    def factory(c: MailboxConfig, store: Any, stop: threading.Event) -> Any:
+        if c.name == "broken":
+            raise MailboxConfigError("broken", "set password_env or password_file")
+        return _FailingMailbox(passes, threading.Event(), threading.Event())
+
+    service = Service(Settings(mailboxes=(cfg_bad, cfg_down), expiry_interval_minutes=60),
+                      _NullStore(), mailbox_factory=factory)
+    try:
+        service.start()
+        _wait("two failed passes", lambda: records.events.count("poll_failed") >= 2)
+        service.trigger_poll("bounces")
+        _wait("a third pass", lambda: len(passes) >= 2)
+        _wait("its log line", lambda: records.events.count("poll_failed") >= 3)
+    finally:
+        service.shutdown()
+        logger.removeHandler(records)
+    assert records.events.count("poll_failed") == 3

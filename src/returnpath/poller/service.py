@@ -40,7 +40,7 @@ from imapclient.exceptions import IMAPClientError
 from returnpath.config import MailboxConfig, Settings
 from returnpath.poller.logs import get_logger, log_event
 from returnpath.poller.mailbox import Mailbox, MailboxConfigError, PollerError
-from returnpath.poller.runner import PollAborted, parse_options_for, run_mailbox
+from returnpath.poller.runner import parse_options_for, run_mailbox
 
 #: How long one IDLE command lasts before it is renewed (RFC 2177: re-issue within 29 min).
 IDLE_RENEW_SECONDS = 10 * 60.0
@@ -420,17 +420,21 @@ class Service:
                     log_event(self._log, "poll_skipped", mailbox=cfg.name,
                               reason="another instance is polling it")
                     return
-                mailbox = self._mailbox_factory(cfg, self._raw_store, self.stop_event)
+                try:
+                    mailbox = self._mailbox_factory(cfg, self._raw_store, self.stop_event)
+                except PollerError as exc:  # settings that cannot work (no password, ...)
+                    log_event(self._log, "poll_failed", logging.ERROR, mailbox=cfg.name,
+                              error=str(exc))
+                    return
                 try:
                     run_mailbox(mailbox, self.store, self._options, stop=self.stop_event)
+                except PollerError:
+                    pass  # the runner logged it with the pass's counts; the next run retries
                 finally:
                     mailbox.close()
-        except PollAborted:
-            pass  # the runner logged it; the next run retries
-        except PollerError as exc:
-            log_event(self._log, "poll_failed", logging.ERROR, mailbox=cfg.name, error=str(exc))
         except Exception as exc:
-            # A bug must not kill the job for good: log it, the next run tries again.
+            # A bug or a database error outside the runner (the advisory lock) must not end
+            # the job for good: log it, the next run tries again.
             log_event(self._log, "poll_failed", logging.ERROR, mailbox=cfg.name,
                       error=repr(exc), where=_where(exc))
 
