@@ -304,3 +304,9 @@ def test_x_failed_recipients_alone_is_a_bounce():
     result = parse(raw)
     assert [d.recipient for d in result.deliveries] == ["Gone@example.net"]
     assert result.kind is MessageKind.BOUNCE
+
+
+def test_auto_reply_to_a_message_about_failed_delivery_is_still_an_auto_reply():
+    """Scenario: "Automatic reply: Delivery failed: your parcel" is an auto-reply, not a bounce."""
+    result = parse(_reply("Automatic reply: Delivery failed: your parcel is waiting"))
+    assert result.kind is MessageKind.AUTO_REPLY

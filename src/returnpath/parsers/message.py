@@ -52,6 +52,16 @@ BOUNCE_SUBJECT = re.compile(
     r"|message delivery error|notification d'état de remise|unable to deliver",
     re.I,
 )
+#: Reply and auto-reply prefixes: "Automatic reply: Delivery failed: your parcel" answers our
+#: message about a parcel; it is not a delivery failure notice.
+_REPLY_PREFIX = re.compile(
+    r"^(?:\s*(?:re|aw|fw|fwd|sv|vs|antw|r|rif|tr|wg"
+    r"|automatic reply|auto[- ]?reply|auto|out of office(?: auto ?reply)?|abwesenheitsnotiz"
+    r"|automatische antwort|r[ée]ponse automatique|respuesta autom[áa]tica"
+    r"|risposta automatica|resposta autom[áa]tica|automatisch antwoord|自動応答|自動返信)"
+    r"\s*[:：]\s*)+",
+    re.I,
+)
 #: Where a plain-text bounce starts quoting the original message's headers.
 _QUOTED_MSGID = re.compile(r"^[ \t>]*Message-I[Dd][ \t]*:[ \t]*(<[^>\s]+>|\S+)", re.M)
 
@@ -262,7 +272,7 @@ class Message:
             or self.status_parts
             or self.from_daemon
             or self.raw_header("X-Failed-Recipients") is not None
-            or BOUNCE_SUBJECT.search(self.subject)
+            or (not _REPLY_PREFIX.match(self.subject) and BOUNCE_SUBJECT.search(self.subject))
         )
 
     @cached_property
