@@ -310,3 +310,13 @@ def test_auto_reply_to_a_message_about_failed_delivery_is_still_an_auto_reply():
     """Scenario: "Automatic reply: Delivery failed: your parcel" is an auto-reply, not a bounce."""
     result = parse(_reply("Automatic reply: Delivery failed: your parcel is waiting"))
     assert result.kind is MessageKind.AUTO_REPLY
+
+
+def test_arf_with_several_addressees_names_no_one():
+    """Scenario: a report without Original-Rcpt-To about mail to two people unsubscribes no one."""
+    raw = ARF.replace(b"Original-Rcpt-To: <Complainer@ISP.example>\n", b"").replace(
+        b"To: complainer@isp.example\n", b"To: one@isp.example, two@isp.example\n"
+    )
+    result = parse(raw)
+    assert result.kind is MessageKind.FEEDBACK
+    assert [d.recipient for d in result.deliveries] == [None]

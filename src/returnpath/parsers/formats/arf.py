@@ -2,7 +2,8 @@
 
 Recognised by a `message/feedback-report` part (inside `multipart/report;
 report-type=feedback-report`). The complained-about recipient is Original-Rcpt-To or
-Removal-Recipient in the report, else the To of the returned original. Feedback-Type
+Removal-Recipient in the report, else the To of the returned original when it names a
+single address (with several, the report does not say who complained). Feedback-Type
 (abuse, fraud, opt-out, auth-failure, not-spam, virus, other) is kept on each delivery.
 
 Also Microsoft's pre-ARF junk-mail reports (Outlook.com/Hotmail JMRP): no feedback-report
@@ -65,12 +66,16 @@ def extract(msg: Message) -> Extraction:
                 recipients.append(address)
     original = msg.original_headers
     if not recipients and original is not None:
+        addressed: list[str] = []
         for _, addr in email.utils.getaddresses(
             [decode_header_value(v) for v in original.get_all("To", [])]
         ):
             address = clean_address(addr)
-            if address and address not in recipients:
-                recipients.append(address)
+            if address and address not in addressed:
+                addressed.append(address)
+        # with several addressees the report does not say which one complained
+        if len(addressed) == 1:
+            recipients = addressed
     original_id = msg.original_message_id
     deliveries = tuple(
         Delivery(
