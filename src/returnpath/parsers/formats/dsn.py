@@ -49,11 +49,6 @@ def _status(value: str) -> str | None:
     return f"{m.group(1)}.{m.group(2)}.{m.group(3)}" if m else None
 
 
-def deliveries_from_fields(text: str, fmt: str = NAME) -> list[Delivery]:
-    """Every per-recipient block of DSN fields in `text` as a Delivery."""
-    return [d for d, _ in _blocks(text, fmt)]
-
-
 def _blocks(text: str, fmt: str) -> list[tuple[Delivery, tuple[str, ...]]]:
     """Each per-recipient block as a Delivery, with every address the block names for that
     recipient (the notification text may name the Final-Recipient only)."""
