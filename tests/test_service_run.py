@@ -114,10 +114,7 @@ def test_two_instances_on_postgresql_record_each_message_once(
     server.append_many("INBOX", [returned_message(n, "pg") for n in range(total)])
     cfg = write_config(tmp_path / "rp.toml", {"database_url": fresh_pg_database},
                        [mailbox_table(server, poll_interval_seconds=1, batch_size=5)])
-    # Create the schema first, so the two instances do not race to create it.
-    from returnpath.storage import open_store
-
-    open_store(fresh_pg_database).close()
+    # The database is empty: both instances create the schema as they start.
     env = {"RETURNPATH_TEST_RECORD_DELAY": "0.05"}
     procs = [
         ServiceProcess(cfg, tmp_path / f"service-{i}.log", env=env).start() for i in (1, 2)
