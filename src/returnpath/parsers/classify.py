@@ -29,17 +29,17 @@ from __future__ import annotations
 
 import re
 import tomllib
-
-try:  # the regex parser, to find the plain text a pattern requires (a speed shortcut only)
-    import re._parser as _sre  # type: ignore[import-not-found]
-except ImportError:  # Python < 3.11 named it sre_parse
-    import sre_parse as _sre  # type: ignore[no-redef]
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
 from returnpath.model import REASON_CATEGORY, Category, Delivery, Reason, Verdict
 from returnpath.parsers.smtp import diagnostic_codes
+
+try:  # the regex parser, to find the plain text a pattern requires (a speed shortcut only)
+    import re._parser as _sre  # type: ignore[import-not-found]
+except ImportError:  # Python < 3.11 named it sre_parse
+    import sre_parse as _sre  # type: ignore[no-redef]
 
 #: How much diagnostic text the text rules read; real replies are far shorter.
 _TEXT_LIMIT = 4096
