@@ -38,8 +38,8 @@ from returnpath.parsers.smtp import diagnostic_codes
 
 try:  # the regex parser, to find the plain text a pattern requires (a speed shortcut only)
     import re._parser as _sre  # type: ignore[import-not-found]
-except ImportError:  # Python < 3.11 named it sre_parse
-    import sre_parse as _sre  # type: ignore[no-redef]
+except ImportError:  # a private module: without it, every pattern is simply always tried
+    _sre = None
 
 #: How much diagnostic text the text rules read; real replies are far shorter.
 _TEXT_LIMIT = 4096
@@ -95,6 +95,8 @@ def _sequence_literals(items: list[tuple[object, object]]) -> tuple[str, ...] | 
 
 def _required_literals(pattern: str) -> tuple[str, ...] | None:
     """Substrings of which every match of `pattern` contains one, or None when unknown."""
+    if _sre is None:
+        return None
     try:
         return _sequence_literals(list(_sre.parse(pattern)))
     except Exception:  # the shortcut is optional: without it the regex alone decides
