@@ -188,10 +188,10 @@ def _load_rule(entry: dict[str, object], patterns: dict[str, list[str]]) -> Rule
         raise RulesError(f"rule {rule_id!r}: {key} must be a string or a list of strings")
 
     try:
-        category = Category(entry["category"]) if "category" in entry else None
-        reason = Reason(entry["reason"]) if "reason" in entry else None
+        category = Category(str(entry["category"])) if "category" in entry else None
+        reason = Reason(str(entry["reason"])) if "reason" in entry else None
         hints = strings("hint")
-        sample_hint = Reason(entry["sample_hint"]) if "sample_hint" in entry else None
+        sample_hint = Reason(str(entry["sample_hint"])) if "sample_hint" in entry else None
         texts: list[str] = []
         for t in strings("text") or []:
             if t.startswith("@"):

@@ -14,6 +14,7 @@ import email.utils
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from returnpath.model import Action, Delivery, MessageKind, ParseResult, VerpState
 from returnpath.parsers import verp
@@ -124,7 +125,7 @@ def _recipients(
         if recipient is not None and recipient in seen:
             continue
         seen.add(recipient)
-        changes: dict[str, object] = {}
+        changes: dict[str, Any] = {}
         if recipient != d.recipient:
             changes["recipient"] = recipient
         if original_id and not d.original_message_id:

@@ -85,7 +85,7 @@ def extract(msg: Message) -> Extraction:
             format=NAME,
             hint=Reason.FEEDBACK,
         )
-        for r in (recipients or [None])
+        for r in (recipients or [None])  # type: ignore[list-item]
     )
     return Extraction(kind=MessageKind.FEEDBACK, deliveries=deliveries)
 

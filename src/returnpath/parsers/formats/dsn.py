@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import Any
 
 from returnpath.model import Action, Delivery, MessageKind
 from returnpath.parsers.formats.base import NOT_MINE, Extraction
@@ -123,7 +124,7 @@ def _with_text(delivery: Delivery, names: tuple[str, ...], text: str, only: bool
     Diagnostic-Code."""
     if not text:
         return delivery
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if delivery.diagnostic and _FIRST_OF_MANY.match(delivery.diagnostic):
         full = _whole_reply(text, delivery.diagnostic)
         if full:
