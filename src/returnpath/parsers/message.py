@@ -68,8 +68,9 @@ _QUOTED_MSGID = re.compile(r"^[ \t>]*Message-I[Dd][ \t]*:[ \t]*(<[^>\s]+>|\S+)",
 
 #: Charsets a message declares (parameters and RFC 2047 words), read from the raw bytes:
 #: much cheaper than asking every parsed part.
-_RAW_CONTENT_TYPE = re.compile(rb"^content-type:[^\n]*(?:\n[ \t][^\n]*)*", re.I | re.M)
-_RAW_CHARSET = re.compile(rb"charset[ \t]*=[ \t]*\"?([A-Za-z0-9_.:+-]{1,60})", re.I)
+#: (matched against the lower-cased bytes: a literal start lets the regex engine skip ahead)
+_RAW_CONTENT_TYPE = re.compile(rb"\ncontent-type:[^\n]*(?:\n[ \t][^\n]*)*")
+_RAW_CHARSET = re.compile(rb"charset[ \t]*=[ \t]*\"?([a-z0-9_.:+-]{1,60})")
 _RAW_ENCODED_WORD = re.compile(rb"=\?([A-Za-z0-9_.:+-]{1,60})(?:\*[^?]{0,20})?\?[bqBQ]\?")
 _CHARSET_SCAN = 1024 * 1024
 
@@ -175,7 +176,7 @@ class Message:
         # only Content-Type header fields: bodies mention charsets too (HTML meta tags)
         names = {
             m.decode("ascii", "replace")
-            for field in _RAW_CONTENT_TYPE.findall(head)
+            for field in _RAW_CONTENT_TYPE.findall(b"\n" + head.lower())
             for m in _RAW_CHARSET.findall(field)
         }
         names.update(m.decode("ascii", "replace") for m in _RAW_ENCODED_WORD.findall(head))
