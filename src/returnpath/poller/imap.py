@@ -179,8 +179,15 @@ class ImapMailbox:
             if not self._folders_ready and not self.config.flags_only and not self.keep_in_place:
                 for name in (self.config.processed_folder, self.config.unparsed_folder):
                     if not client.folder_exists(name):
-                        client.create_folder(name)
-                        log_event(log, "folder_created", mailbox=self.name, folder=name)
+                        try:
+                            client.create_folder(name)
+                        except IMAPClientError:
+                            # Another instance (or the server's own index refresh) created it
+                            # between our check and CREATE: "already exists" is success.
+                            if not client.folder_exists(name):
+                                raise
+                        else:
+                            log_event(log, "folder_created", mailbox=self.name, folder=name)
                 self._folders_ready = True
             selected = client.select_folder(self.folder, readonly=self.keep_in_place)
             if self.config.flags_only and not self.keep_in_place:
