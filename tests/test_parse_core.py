@@ -320,3 +320,13 @@ def test_arf_with_several_addressees_names_no_one():
     result = parse(raw)
     assert result.kind is MessageKind.FEEDBACK
     assert [d.recipient for d in result.deliveries] == [None]
+
+
+def test_feedback_report_with_fields_in_text_plain():
+    """Scenario: a feedback report whose Feedback-Type fields come as text/plain is a complaint."""
+    raw = ARF.replace(b"Content-Type: message/feedback-report\n", b"Content-Type: text/plain\n")
+    result = parse(raw)
+    assert result.kind is MessageKind.FEEDBACK
+    assert [(d.recipient, d.feedback_type) for d in result.deliveries] == [
+        ("Complainer@isp.example", "abuse")
+    ]

@@ -1,10 +1,11 @@
 """RFC 5965 Abuse Reporting Format (feedback loop) reports.
 
 Recognised by a `message/feedback-report` part (inside `multipart/report;
-report-type=feedback-report`). The complained-about recipient is Original-Rcpt-To or
-Removal-Recipient in the report, else the To of the returned original when it names a
-single address (with several, the report does not say who complained). Feedback-Type
-(abuse, fraud, opt-out, auth-failure, not-spam, virus, other) is kept on each delivery.
+report-type=feedback-report`), or by such a report whose fields come as text/plain. The
+complained-about recipient is Original-Rcpt-To or Removal-Recipient in the report, else the
+To of the returned original when it names a single address (with several, the report does
+not say who complained). Feedback-Type (abuse, fraud, opt-out, auth-failure, not-spam,
+virus, other) is kept on each delivery.
 
 Also Microsoft's pre-ARF junk-mail reports (Outlook.com/Hotmail JMRP): no feedback-report
 part, but the returned original carries X-HmXmrOriginalRecipient, the complainer's address;
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import email.message
 import email.utils
+import re
 
 from returnpath.model import Delivery, MessageKind, Reason
 from returnpath.parsers.formats.base import NOT_MINE, Extraction
@@ -30,6 +32,7 @@ from returnpath.parsers.message import part_text as _part_text
 NAME = "arf"
 
 _REPORT_TYPES = ("message/feedback-report",)
+_FEEDBACK_TYPE = re.compile(r"^Feedback-Type[ \t]*:", re.I | re.M)
 
 
 def _report_text(msg: Message) -> str | None:
@@ -45,6 +48,16 @@ def _report_text(msg: Message) -> str | None:
                     lines.append(block_rest(block))
             return "\n".join(lines)
         return _part_text(part)
+    if (
+        msg.content_type == "multipart/report"
+        and "feedback-report" in str(msg.raw_header("Content-Type") or "").lower()
+    ):
+        # a report that declares itself a feedback report but sends its fields as text/plain
+        for part, ctype in msg.walk:
+            if ctype == "text/plain":
+                text = _part_text(part)
+                if _FEEDBACK_TYPE.search(text):
+                    return text
     return None
 
 
