@@ -16,7 +16,7 @@ from returnpath.cli.app import app, fail
 from returnpath.config import ConfigError, load_settings
 from returnpath.model import ParseResult
 from returnpath.parsers import ParseOptions, parse
-from returnpath.parsers.mbox import split_mbox
+from returnpath.poller.files import FilesMailbox, FileSourceError, is_mbox_file
 
 
 class OutputFormat(StrEnum):
@@ -33,22 +33,6 @@ KEYS = (
 
 
 TABLE_KEYS = ("file", "recipient", "category", "reason", "status", "rule")
-
-
-def iter_inputs(paths: list[Path]) -> Iterator[tuple[str, Path]]:
-    """(name to print, file) for every file under the arguments; directories recursively.
-
-    A name is the path as given for a file argument, or relative to a directory argument.
-    """
-    for arg in paths:
-        if arg.is_dir():
-            for root, dirs, files in os.walk(arg):
-                dirs.sort()
-                for name in sorted(files):
-                    full = Path(root) / name
-                    yield str(full.relative_to(arg)), full
-        else:
-            yield str(arg), arg
 
 
 def result_rows(name: str, result: ParseResult) -> list[dict[str, str | None]]:
@@ -80,12 +64,20 @@ def result_rows(name: str, result: ParseResult) -> list[dict[str, str | None]]:
 
 
 def classify_paths(paths: list[Path], options: ParseOptions) -> Iterator[dict[str, str | None]]:
-    for name, path in iter_inputs(paths):
-        data = path.read_bytes()
-        messages = split_mbox(data)
-        for index, raw in enumerate(messages, start=1):
-            label = f"{name}#{index}" if len(messages) > 1 else name
-            yield from result_rows(label, parse(raw, options))
+    """Rows for every message under the arguments, read as `backfill files` reads them.
+
+    A message is named by its path as given for a file argument, or relative to a directory
+    argument; the messages of an mbox file are named FILE#N.
+    """
+    for arg in paths:
+        counts: dict[str, int] = {}
+        for raw in FilesMailbox([arg]).fetch_new():
+            path = Path(raw.path or arg)
+            name = str(path.relative_to(arg)) if arg.is_dir() else str(arg)
+            if is_mbox_file(path):
+                counts[name] = counts.get(name, 0) + 1
+                name = f"{name}#{counts[name]}"
+            yield from result_rows(name, parse(raw.data, options))
 
 
 @app.command()
@@ -102,6 +94,8 @@ def classify(
 ) -> None:
     """Classify returned mail and print one result per (message, recipient).
 
+    Directories are read as `backfill files` reads them (recursively: .eml files, mbox files,
+    Maildirs; other files are skipped); a file named on the command line is always read.
     Messages in an mbox file are named FILE#N. Exit 0 when it ran, even if nothing was
     recognised; 2 when a path cannot be read.
     """
@@ -129,6 +123,8 @@ def classify(
             _print_table(list(rows))
     except BrokenPipeError:
         raise
+    except FileSourceError as exc:
+        raise fail(str(exc)) from None
     except OSError as exc:
         raise fail(f"{exc.filename or ''}: {exc.strerror or exc}") from None
 
