@@ -354,3 +354,12 @@ def test_more_well_known_replies(text, status, category, reason):
     """Scenario: further replies that Gmail, Comcast, Postfix and Mimecast really send."""
     v = _verdict(text, status)
     assert (v.category.value, v.reason.value) == (category, reason), v.rule
+
+
+def test_refusals_of_our_helo_are_never_hard():
+    """Scenario: a HELO/EHLO refusal mentioning "host not found" concerns our host: a block."""
+    for text in (
+        "550 5.7.1 <mta.example.net>: Helo command rejected: Host not found",
+        "550 Invalid HELO domain",
+    ):
+        assert _verdict(text, "5.7.1").category is Category.BLOCK, text
