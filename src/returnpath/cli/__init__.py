@@ -15,6 +15,7 @@ from returnpath.cli import backfill as _backfill  # noqa: F401
 from returnpath.cli import classify as _classify  # noqa: F401
 from returnpath.cli import contacts as _contacts  # noqa: F401
 from returnpath.cli import db as _db  # noqa: F401
+from returnpath.cli import messages as _messages  # noqa: F401
 from returnpath.cli import poll as _poll  # noqa: F401
 from returnpath.cli import service as _service  # noqa: F401
 from returnpath.cli import verp as _verp  # noqa: F401

@@ -77,7 +77,10 @@ def feed_command(
     database: database_option = None,
     config: config_option = None,
 ) -> None:
-    """The activity feed: recorded events, newest first, each with its reason and rule."""
+    """The activity feed: recorded events, newest first, each with its reason and rule.
+
+    The message column is the id for `returnpath messages show` (`-` for an expired deferral).
+    """
     since_at = when_option_value(since, "--since")
     store = open_store_from_cli(config, database)
     try:
@@ -95,10 +98,11 @@ def feed_command(
         return
     print_table(
         None,
-        ["occurred", "recipient", "category", "reason", "rule", "status", "source", "trusted"],
+        ["occurred", "recipient", "category", "reason", "rule", "status", "source", "trusted",
+         "message"],
         [
             (e.occurred_at, e.recipient, e.category, e.reason, e.rule, e.status, e.source,
-             "yes" if e.trusted else "no")
+             "yes" if e.trusted else "no", e.message_id)
             for e in entries
         ],
     )  # fmt: skip

@@ -21,6 +21,9 @@ backfill_app = typer.Typer(
 )
 suppressions_app = typer.Typer(help="Export the suppression list.", no_args_is_help=True)
 config_app = typer.Typer(help="Check the configuration.", no_args_is_help=True)
+messages_app = typer.Typer(
+    help="Look at recorded returned messages: why each verdict was made.", no_args_is_help=True
+)
 
 app.add_typer(verp_app, name="verp")
 app.add_typer(db_app, name="db")
@@ -28,6 +31,7 @@ app.add_typer(contacts_app, name="contacts")
 app.add_typer(backfill_app, name="backfill")
 app.add_typer(suppressions_app, name="suppressions")
 app.add_typer(config_app, name="config")
+app.add_typer(messages_app, name="messages")
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

@@ -3,6 +3,7 @@ reports and the Alembic migrations (shipped in storage/migrations).
 
     store = open_store("sqlite:///returnpath.db", settings=settings)
     outcome = store.record(raw, parse_result)
+    outcomes = store.record_many([(raw, parse_result), ...])  # one transaction for a batch
 """
 
 from __future__ import annotations
@@ -15,18 +16,23 @@ from returnpath.storage.errors import (
     SchemaOutdated,
     StorageError,
 )
-from returnpath.storage.recorder import RecordOutcome, normalise_address
+from returnpath.storage.messages import MessageNotFound, list_messages, message_view
+from returnpath.storage.recorder import RecordFailure, RecordOutcome, normalise_address
 from returnpath.storage.store import Store, open_store
 
 __all__ = [
     "ContactNotFound",
     "DatabaseUnavailable",
     "InvalidAddress",
+    "MessageNotFound",
     "NotUnsubscribed",
+    "RecordFailure",
     "RecordOutcome",
     "SchemaOutdated",
     "StorageError",
     "Store",
+    "list_messages",
+    "message_view",
     "normalise_address",
     "open_store",
 ]
