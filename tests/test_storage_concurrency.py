@@ -5,12 +5,13 @@ from __future__ import annotations
 import multiprocessing
 from datetime import timedelta
 from multiprocessing.synchronize import Barrier
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from returnpath.model import Category, ParseResult, RawMessage
-from returnpath.storage import open_store
+from returnpath.storage import RecordFailure, open_store
 from returnpath.storage.tables import ContactHistoryRow, ContactRow, EventRow, MessageRow
 from support.pg_fixtures import truncate_all
 from support.storage_factory import T0, delivery, message
@@ -40,11 +41,36 @@ def _recorder(
     out.put(created)
 
 
-def _run_pair(url: str, batches: list[list[tuple[RawMessage, ParseResult]]]) -> list[list[bool]]:
+def _batch_recorder(
+    url: str,
+    batch: list[tuple[RawMessage, ParseResult]],
+    barrier: Barrier,
+    out: multiprocessing.Queue,
+) -> None:
+    store = open_store(url, upgrade=False)
+    created: list[bool] | str = []
+    try:
+        for start in range(0, len(batch), 5):
+            barrier.wait(timeout=60)  # both processes start each batch together
+            outcomes = store.record_many(batch[start : start + 5], now=T0)
+            created.extend(bool(getattr(o, "created", None)) for o in outcomes)
+            if any(isinstance(o, RecordFailure) for o in outcomes):
+                raise AssertionError(f"failures in a batch: {outcomes}")
+    except Exception as exc:
+        barrier.abort()
+        created = repr(exc)
+    finally:
+        store.close()
+    out.put(created)
+
+
+def _run_pair(
+    url: str, batches: list[list[tuple[RawMessage, ParseResult]]], target: Any = _recorder
+) -> list[list[bool]]:
     ctx = multiprocessing.get_context("fork")
     barrier = ctx.Barrier(len(batches))
     out = ctx.Queue()
-    procs = [ctx.Process(target=_recorder, args=(url, b, barrier, out)) for b in batches]
+    procs = [ctx.Process(target=target, args=(url, b, barrier, out)) for b in batches]
     for p in procs:
         p.start()
     results = [out.get(timeout=120) for _ in procs]
@@ -92,6 +118,39 @@ def test_same_messages_recorded_by_two_processes(pg_store_url: str) -> None:
     assert counts["events"] == 3 * ROUNDS
     assert counts["contacts"] == 2 * ROUNDS + 1
     assert counts["contact_history"] == ROUNDS  # one unsubscribe per hard-bounced address
+    store = open_store(pg_store_url, upgrade=False)
+    try:
+        with store.engine.connect() as conn:
+            shared = conn.execute(
+                select(ContactRow.block_count).where(ContactRow.address == "shared@example.com")
+            ).scalar_one()
+    finally:
+        store.close()
+    assert shared == ROUNDS
+
+
+def test_same_batches_recorded_by_two_processes(pg_store_url: str) -> None:
+    """Scenario: two batch recorders race on the same bounces, five per transaction."""
+    truncate_all(pg_store_url)
+    batch = [
+        message(
+            delivery(f"hard{i}@example.com", Category.HARD),
+            delivery("shared@example.com", Category.BLOCK),
+            source="bounces",
+            folder="INBOX",
+            uidvalidity=1,
+            uid=i + 1,
+        )
+        for i in range(ROUNDS)
+    ]
+    # The second process meets the batch in reverse order: the worst case for lock order.
+    first, second = _run_pair(pg_store_url, [batch, batch[::-1]], target=_batch_recorder)
+    assert sum(first) + sum(second) == ROUNDS
+    counts = _counts(pg_store_url)
+    assert counts["messages"] == ROUNDS
+    assert counts["events"] == 2 * ROUNDS
+    assert counts["contacts"] == ROUNDS + 1
+    assert counts["contact_history"] == ROUNDS
     store = open_store(pg_store_url, upgrade=False)
     try:
         with store.engine.connect() as conn:

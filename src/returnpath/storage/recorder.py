@@ -100,6 +100,13 @@ class RecordOutcome:
     unsubscribed: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class RecordFailure:
+    """A message Store.record_many() could not record: its own error (the others are kept)."""
+
+    error: Exception
+
+
 def clean_text(value: str, limit: int | None = None) -> str:
     """Text any backend accepts: no NUL (PostgreSQL refuses it), no lone surrogates (not
     encodable as UTF-8), at most `limit` characters (PostgreSQL enforces VARCHAR lengths)."""
@@ -194,6 +201,47 @@ def find_message(conn: Connection, raw: RawMessage, sha: str) -> int | None:
     return None if found is None else int(found)
 
 
+def find_messages(
+    conn: Connection, keys: list[tuple[str, str, int, int | None, str]]
+) -> dict[int, int]:
+    """find_message for a batch in a few queries: {index in keys: id of the recorded row}."""
+    found: dict[int, int] = {}
+    if not keys:
+        return found
+    by_sha: dict[str, list[int]] = {}
+    by_box: dict[tuple[str, str, int], dict[int, list[int]]] = {}
+    for index, (source, folder, uidvalidity, uid, sha) in enumerate(keys):
+        by_sha.setdefault(sha, []).append(index)
+        if uid is not None:
+            by_box.setdefault((source, folder, uidvalidity), {}).setdefault(uid, []).append(index)
+    # Chunks stay well under SQLite's limit on bound parameters.
+    shas = list(by_sha)
+    for start in range(0, len(shas), 500):
+        rows = conn.execute(
+            select(messages.c.id, messages.c.sha256).where(
+                messages.c.sha256.in_(shas[start : start + 500])
+            )
+        )
+        for row in rows:
+            for index in by_sha[row.sha256]:
+                found.setdefault(index, int(row.id))
+    for (source, folder, uidvalidity), uids in by_box.items():
+        wanted = list(uids)
+        for start in range(0, len(wanted), 500):
+            rows = conn.execute(
+                select(messages.c.id, messages.c.uid).where(
+                    messages.c.source == source,
+                    messages.c.folder == folder,
+                    messages.c.uidvalidity == uidvalidity,
+                    messages.c.uid.in_(wanted[start : start + 500]),
+                )
+            )
+            for row in rows:
+                for index in uids[int(row.uid)]:
+                    found.setdefault(index, int(row.id))
+    return found
+
+
 def _checkpoint_upsert(conn: Connection) -> Any:
     stmt = (
         pg_insert(checkpoints) if conn.dialect.name == "postgresql" else sqlite_insert(checkpoints)
@@ -250,8 +298,14 @@ class Recorder:
 
     # -- the message ------------------------------------------------------------------------
 
-    def record(self, raw: RawMessage, result: ParseResult, sha: str) -> RecordOutcome | None:
-        """Write everything; None when another writer recorded this message first."""
+    def record(
+        self, raw: RawMessage, result: ParseResult, sha: str, *, checkpoint: bool = True
+    ) -> RecordOutcome | None:
+        """Write everything; None when another writer recorded this message first.
+
+        `checkpoint=False` leaves the mailbox checkpoint to the caller (a batch advances it
+        once)."""
+        self.unsubscribed = []
         message_id = self._insert_message(raw, result, sha)
         if message_id is None:
             return None
@@ -271,7 +325,8 @@ class Recorder:
                 raw, result, sha, message_id, delivery, key, address, trusted, occurred
             )
             written += 1
-        advance_checkpoint(self.conn, raw, self.now)
+        if checkpoint:
+            advance_checkpoint(self.conn, raw, self.now)
         return RecordOutcome(message_id, True, written, tuple(self.unsubscribed))
 
     def _insert_message(self, raw: RawMessage, result: ParseResult, sha: str) -> int | None:

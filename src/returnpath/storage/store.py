@@ -5,12 +5,20 @@ from __future__ import annotations
 import hashlib
 import logging
 import zlib
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+)
 
 from returnpath.config import Settings
 from returnpath.model import Category, ParseResult, RawMessage
@@ -18,10 +26,12 @@ from returnpath.storage import migrate, queries, reports
 from returnpath.storage.errors import DatabaseUnavailable, SchemaOutdated
 from returnpath.storage.recorder import (
     Recorder,
+    RecordFailure,
     RecordOutcome,
     advance_checkpoint,
     checkpoints,
     find_message,
+    find_messages,
     message_key,
     messages,
     pending_deferral_ids,
@@ -30,6 +40,11 @@ from returnpath.storage.recorder import (
 log = logging.getLogger(__name__)
 
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+
+#: PostgreSQL SQLSTATEs after which a whole batch transaction is simply run again: a deadlock
+#: with a concurrent writer (each waiting on the other's rows) or a serialization failure.
+_RETRY_SQLSTATES = frozenset({"40P01", "40001"})
+_BATCH_ATTEMPTS = 3
 
 
 class Store:
@@ -78,6 +93,85 @@ class Store:
                 )
             advance_checkpoint(conn, raw, now)
         return RecordOutcome(existing, False, 0, ())
+
+    def record_many(
+        self, items: Sequence[tuple[RawMessage, ParseResult]], *, now: datetime | None = None
+    ) -> list[RecordOutcome | RecordFailure]:
+        """Record a batch of messages in ONE transaction, each inside its own SAVEPOINT.
+
+        Gives one entry per item, in order: a RecordOutcome (created=False for a message
+        already recorded, exactly as record() would), or a RecordFailure for a message whose
+        own error (a bug, a value the database refuses) was rolled back to its savepoint; the
+        rest of the batch is kept. Errors that mean the database cannot be written
+        (OperationalError, InterfaceError) roll back the whole batch and propagate: nothing
+        of it is committed, so nothing of it may be moved. The mailbox checkpoints advance
+        once per batch.
+        """
+        now = _utc(now)
+        keys = [message_key(raw) for raw, _ in items]
+        for attempt in range(1, _BATCH_ATTEMPTS + 1):
+            try:
+                with self.engine.begin() as conn:
+                    return self._record_batch(conn, items, keys, now)
+            except OperationalError as exc:
+                code = getattr(exc.orig, "sqlstate", None)
+                if code not in _RETRY_SQLSTATES or attempt == _BATCH_ATTEMPTS:
+                    raise
+                log.debug("batch of %d rolled back (%s), attempt %d", len(items), code, attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _record_batch(
+        self,
+        conn: Any,
+        items: Sequence[tuple[RawMessage, ParseResult]],
+        keys: list[tuple[str, str, int, int | None, str]],
+        now: datetime,
+    ) -> list[RecordOutcome | RecordFailure]:
+        known = find_messages(conn, keys)
+        recorder = Recorder(conn, self.settings, now)
+        outcomes: list[RecordOutcome | RecordFailure] = []
+        for index, (raw, result) in enumerate(items):
+            if index in known:
+                outcomes.append(RecordOutcome(known[index], False, 0, ()))
+                continue
+            sha = keys[index][4]
+            savepoint = conn.begin_nested()
+            try:
+                outcome = recorder.record(raw, result, sha, checkpoint=False)
+                savepoint.commit()
+            except (OperationalError, InterfaceError):
+                raise  # the database itself: the whole batch goes
+            except Exception as exc:
+                savepoint.rollback()
+                existing = find_message(conn, raw, sha) if isinstance(exc, IntegrityError) else None
+                if existing is None:
+                    outcomes.append(RecordFailure(exc))
+                else:
+                    outcomes.append(RecordOutcome(existing, False, 0, ()))
+                continue
+            if outcome is None:
+                # An earlier copy in this batch, or another writer's commit (PostgreSQL).
+                existing = find_message(conn, raw, sha)
+                if existing is None:
+                    outcomes.append(RecordFailure(RuntimeError(
+                        f"recording {'/'.join(map(str, keys[index][:4]))} conflicted, "
+                        "but no such message exists"
+                    )))
+                    continue
+                outcome = RecordOutcome(existing, False, 0, ())
+            outcomes.append(outcome)
+        # What advancing per message in order would leave: per (source, folder), the highest
+        # uid seen since its UIDVALIDITY last changed.
+        last: dict[tuple[str, str], RawMessage] = {}
+        for (raw, _), outcome in zip(items, outcomes, strict=True):
+            if raw.uid is None or isinstance(outcome, RecordFailure):
+                continue
+            mark = last.get((raw.source, raw.folder))
+            if mark is None or mark.uidvalidity != raw.uidvalidity or (mark.uid or 0) < raw.uid:
+                last[(raw.source, raw.folder)] = raw
+        for raw in last.values():
+            advance_checkpoint(conn, raw, now)
+        return outcomes
 
     def checkpoint(self, source: str, folder: str) -> tuple[int | None, int] | None:
         """(uidvalidity, last uid) recorded for a mailbox folder; None if never read."""

@@ -1,0 +1,107 @@
+"""Store.record_many: a batch in one transaction, a savepoint per message."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+from returnpath.model import Category
+from returnpath.storage import RecordFailure, RecordOutcome, Store
+from returnpath.storage import recorder as recorder_module
+from returnpath.storage.tables import ContactHistoryRow, EventRow, MessageRow
+from support.storage_factory import T0, delivery, message
+
+
+def count(store: Store, table: type) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def box_message(uid: int, *deliveries: Any) -> Any:
+    return message(*deliveries, source="bounces", folder="INBOX", uidvalidity=9, uid=uid)
+
+
+def test_batch_records_what_one_by_one_would(store: Store) -> None:
+    """Scenario: five bounces in one batch: the rows, outcomes and checkpoint of five records."""
+    items = [
+        box_message(uid, delivery(f"r{uid}@example.com", Category.HARD if uid % 2 else
+                                  Category.SOFT))
+        for uid in range(1, 6)
+    ]
+    outcomes = store.record_many(items, now=T0)
+    assert [type(o) for o in outcomes] == [RecordOutcome] * 5
+    assert all(isinstance(o, RecordOutcome) and o.created and o.events == 1 for o in outcomes)
+    assert [o.unsubscribed for o in outcomes if isinstance(o, RecordOutcome)] == [
+        ("r1@example.com",), (), ("r3@example.com",), (), ("r5@example.com",)
+    ]
+    assert count(store, MessageRow) == count(store, EventRow) == 5
+    assert count(store, ContactHistoryRow) == 3
+    assert store.checkpoint("bounces", "INBOX") == (9, 5)
+
+
+def test_bad_message_in_the_middle_is_the_only_one_lost(store: Store) -> None:
+    """Scenario: message 3 of 5 fails on its own: a failure for it, the other four committed."""
+    items = [box_message(uid, delivery(f"m{uid}@example.com", Category.SOFT))
+             for uid in range(1, 6)]
+    raw, result = items[2]
+    # A defect the JSON column cannot serialise: an error of this message alone.
+    items[2] = (raw, replace(result, defects=(object(),)))  # type: ignore[arg-type]
+    outcomes = store.record_many(items, now=T0)
+    assert isinstance(outcomes[2], RecordFailure)
+    assert all(isinstance(o, RecordOutcome) and o.created for i, o in enumerate(outcomes)
+               if i != 2)
+    assert count(store, MessageRow) == count(store, EventRow) == 4
+    assert not store.is_recorded("bounces", "INBOX", 9, 3)
+    assert store.is_recorded("bounces", "INBOX", 9, 4)
+    # Its contact was rolled back with it; the next message's contact was not.
+    with store.engine.connect() as conn:
+        addresses = set(conn.execute(select(EventRow.recipient)).scalars())
+    assert addresses == {"m1@example.com", "m2@example.com", "m4@example.com", "m5@example.com"}
+    assert store.checkpoint("bounces", "INBOX") == (9, 5)
+
+
+def test_duplicates_in_and_across_batches_change_nothing(store: Store) -> None:
+    """Scenario: a re-found message and two copies of the same bytes in one batch: one row each."""
+    first = box_message(1, delivery("a@example.com", Category.HARD))
+    assert store.record(*first, now=T0).created
+    twin = box_message(2, delivery("b@example.com", Category.SOFT))
+    copy = (replace(twin[0], uid=3), twin[1])  # same bytes under another uid
+    outcomes = store.record_many([first, twin, copy], now=T0)
+    assert [o.created for o in outcomes if isinstance(o, RecordOutcome)] == [False, True, False]
+    assert len({o.message_id for o in outcomes if isinstance(o, RecordOutcome)}) == 2
+    assert count(store, MessageRow) == count(store, EventRow) == 2
+    assert count(store, ContactHistoryRow) == 1
+    assert store.checkpoint("bounces", "INBOX") == (9, 3)
+
+
+def test_database_error_rolls_back_the_whole_batch(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scenario: the database fails on message 2 of 3: nothing of the batch is committed."""
+    items = [box_message(uid, delivery(f"d{uid}@example.com", Category.SOFT))
+             for uid in range(1, 4)]
+    real = recorder_module.Recorder.record
+    calls = 0
+
+    def failing(self: Any, raw: Any, result: Any, sha: str, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise OperationalError("INSERT", {}, Exception("disk I/O error"))
+        return real(self, raw, result, sha, **kwargs)
+
+    monkeypatch.setattr(recorder_module.Recorder, "record", failing)
+    with pytest.raises(OperationalError):
+        store.record_many(items, now=T0)
+    assert count(store, MessageRow) == 0
+    assert store.checkpoint("bounces", "INBOX") is None
+
+
+def test_empty_batch(store: Store) -> None:
+    """Scenario: an empty batch writes nothing and returns no outcomes."""
+    assert store.record_many([], now=T0) == []
+    assert count(store, MessageRow) == 0
