@@ -83,6 +83,10 @@ _HELP_LINE = re.compile(
 )
 
 
+MAX_LINE = 2000
+MAX_CANDIDATES = 500
+
+
 def extract(msg: Message) -> Extraction:
     if not _SUBJECTS.search(_text.subject(msg)) or not _text.from_daemon(msg):
         return NOT_MINE
@@ -96,8 +100,12 @@ def extract(msg: Message) -> Extraction:
     if _SUCCESS.search(notice) and not _FAILURE.search(notice):
         return NOT_MINE
     own = {_text.from_address(msg), *(_own_addresses(msg))}
-    lines = notice.split("\n")
+    # Bounded work on hostile input: a notice lists a handful of recipients on short lines,
+    # so very long lines are cut and the scan stops after MAX_CANDIDATES addresses (every
+    # address costs a look at the lines around it).
+    lines = [line[:MAX_LINE] for line in notice.split("\n")]
     deliveries: list[Delivery] = []
+    candidates = 0
     delayed = bool(_DELAY.search(_text.subject(msg))) or bool(_DELAY.search(notice[:2000]))
     for index, line in enumerate(lines):
         if "@" not in line:
@@ -105,6 +113,9 @@ def extract(msg: Message) -> Extraction:
         if _HEADER_LINE.match(line) or (_HELP_LINE.search(line) and not _REPLY.search(line)):
             continue
         for match in _text.ADDRESS.finditer(line):
+            candidates += 1
+            if candidates > MAX_CANDIDATES:
+                break
             if _ALIAS_BEFORE.search(line[max(0, match.start() - 24) : match.start()]):
                 continue
             address = match.group(0).strip(".'`").lower()
