@@ -346,6 +346,38 @@ MORE_REPLIES = [
         "mailboxfull",
     ),
     ("451 Internal resource temporarily unavailable", None, "soft", "systemerror"),
+    (
+        "Host or domain name not found. Name service error for name=example.org type=MX: "
+        "Host not found, try again",
+        "4.4.3",
+        "soft",
+        "networkerror",
+    ),
+    ("Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)", None, "hard", "notaccept"),
+    (
+        "421 4.3.2 The maximum number of concurrent server connections has exceeded a limit, "
+        "closing transmission channel",
+        "4.3.2",
+        "soft",
+        "toomanyconn",
+    ),
+    (
+        "550 5.7.708 Service unavailable. Access denied, traffic not accepted from this IP.",
+        "5.7.708",
+        "block",
+        "blocked",
+    ),
+    ("550 5.1.8 Access denied, bad outbound sender. AS(42004)", "5.1.8", "block", "rejected"),
+    ("553 Relaying disallowed", None, "soft", "norelaying"),
+    ("Connected to 192.0.2.1 but my name was rejected.", None, "block", "blocked"),
+    (
+        "550 5.1.1 RCP-P2 Refused due to recipient preferences",
+        "5.1.1",
+        "soft",
+        "filtered",
+    ),
+    ("450 4.0.0 Temporary failure", "4.0.0", "soft", "onhold"),
+    ("554 5.7.9 Header error", "5.7.9", "block", "policyviolation"),
 ]
 
 
@@ -363,3 +395,16 @@ def test_refusals_of_our_helo_are_never_hard():
         "550 Invalid HELO domain",
     ):
         assert _verdict(text, "5.7.1").category is Category.BLOCK, text
+
+
+def test_delay_while_unreachable_is_expiring_deferral():
+    """Scenario: a delay notice whose cause is a server that cannot be reached is a deferral
+    with reason expired; a delay with a reply from the server keeps that reply's reason."""
+    v = _verdict(
+        "The recipient server did not accept our requests to connect. [mx.example.org: timed out]",
+        None,
+        Action.DELAYED,
+    )
+    assert (v.category, v.reason) == (Category.DEFERRAL, Reason.EXPIRED)
+    v = _verdict("452 4.2.2 Mailbox full", "4.2.2", Action.DELAYED)
+    assert (v.category, v.reason) == (Category.DEFERRAL, Reason.MAILBOX_FULL)
