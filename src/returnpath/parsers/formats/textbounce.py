@@ -189,7 +189,7 @@ def _diagnostic(lines: list[str], index: int, match: re.Match[str]) -> str | Non
         reply = _REPLY.search(line)
         if reply:
             return _balanced(reply.group(0))
-    before = [b.strip() for b in lines[max(0, index - 4) : index] if b.strip()]
+    before = [b.strip() for b in lines[max(0, index - 6) : index] if b.strip()]
     before = [b for b in before if not _text.ADDRESS.search(b)]
     return " ".join(before[-3:]) or rest or None
 
