@@ -378,6 +378,17 @@ MORE_REPLIES = [
     ),
     ("450 4.0.0 Temporary failure", "4.0.0", "soft", "onhold"),
     ("554 5.7.9 Header error", "5.7.9", "block", "policyviolation"),
+    ("422 The recipient's mailbox is over its storage limit", None, "soft", "mailboxfull"),
+    ("550 5.7.1 Mail from 192.0.2.1 refused: listed in RBL", "5.7.1", "block", "blocked"),
+    ("550 Sender address is blocked", None, "block", "rejected"),
+    ("550 Denied by policy, blocked IP", None, "block", "blocked"),
+    ("554 5.7.1 You are not allowed to connect.", "5.7.1", "block", "blocked"),
+    (
+        "550 5.7.1 Messages with attachments of this type are not accepted",
+        "5.7.1",
+        "block",
+        "policyviolation",
+    ),
 ]
 
 
@@ -408,3 +419,11 @@ def test_delay_while_unreachable_is_expiring_deferral():
     assert (v.category, v.reason) == (Category.DEFERRAL, Reason.EXPIRED)
     v = _verdict("452 4.2.2 Mailbox full", "4.2.2", Action.DELAYED)
     assert (v.category, v.reason) == (Category.DEFERRAL, Reason.MAILBOX_FULL)
+
+
+def test_too_many_invalid_recipients_is_a_block_not_an_unknown_user():
+    """Scenario: a host refused for sending to many invalid recipients is blocked; the words
+    "invalid recipients" there say nothing about this recipient, so never hard."""
+    text = "550 5.7.1 Connection refused - <192.0.2.1> - Too many invalid recipients"
+    v = _verdict(text, "5.7.1")
+    assert (v.category, v.reason) == (Category.BLOCK, Reason.BLOCKED)
