@@ -74,6 +74,12 @@ _HEADER_LINE = re.compile(
 )
 # "(expanded from <alias>)", "generated from alias": the address the sender used, not the failure.
 _ALIAS_BEFORE = re.compile(r"(?:expanded|generated|forwarded|redirected) from\s*<?$", re.I)
+# Lines every notice carries whatever went wrong: they are not the reason.
+_BOILERPLATE = re.compile(
+    r"automatically generated|delivery status notification|^this is the mail (?:system|delivery)"
+    r"|following (?:recipients?|addresses?)\b.*:$",
+    re.I,
+)
 _NOT_RECIPIENT = ("mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon")
 # Lines that give a help address ("please contact abuse@isp.example") rather than a failure.
 _HELP_LINE = re.compile(
@@ -164,7 +170,7 @@ def _diagnostic(lines: list[str], index: int, match: re.Match[str]) -> str | Non
         reply = _REPLY.search(line)
         if reply:
             return _balanced(reply.group(0))
-    line = lines[index].strip()
+    line = lines[index]  # the match's offsets are in the unstripped line
     rest = (line[: match.start()] + line[match.end() :]).strip(" <>:;,.()*\t")
     if len(rest.split()) >= 2:
         return _balanced(line.strip(" *\t"))
@@ -190,7 +196,7 @@ def _diagnostic(lines: list[str], index: int, match: re.Match[str]) -> str | Non
         if reply:
             return _balanced(reply.group(0))
     before = [b.strip() for b in lines[max(0, index - 6) : index] if b.strip()]
-    before = [b for b in before if not _text.ADDRESS.search(b)]
+    before = [b for b in before if not _text.ADDRESS.search(b) and not _BOILERPLATE.search(b)]
     return " ".join(before[-3:]) or rest or None
 
 
