@@ -7,7 +7,8 @@ from types import ModuleType
 
 import pytest
 
-from returnpath.model import Action, MessageKind, Reason
+from returnpath.model import Action, Category, MessageKind, Reason
+from returnpath.parsers.classify import classify
 from returnpath.parsers.formats import (
     amazonses,
     apachejames,
@@ -574,6 +575,37 @@ def test_gmail_delay_warning():
     assert only.remote_mta == "mx.example.net"
     assert only.diagnostic is not None
     assert only.diagnostic.startswith("The recipient server did not accept our requests")
+
+
+GMAIL_SEND_MAIL_AS = """
+From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>
+To: sender@example.com
+X-Failed-Recipients: list@example.net
+Subject: Delivery Status Notification (Failure)
+Content-Type: text/plain; charset="UTF-8"
+
+** Message not delivered **
+
+You're sending this from a different address or alias using the 'Send mail as' feature. The
+settings for your 'Send mail as' account are misconfigured or out of date. Check those settings
+and try resending.
+
+The response was:
+
+Unspecified Error (SENT_SECOND_EHLO): Smtp server does not advertise AUTH capability
+"""
+
+
+def test_gmail_modern_notice_keeps_googles_explanation():
+    """Scenario: Google's explanation follows the remote reply in the diagnostic, so a refused
+    'Send mail as' address (the sender's own setup) reads as a sender refusal."""
+    (only,) = gmail.extract(mail(GMAIL_SEND_MAIL_AS)).deliveries
+    assert only.recipient == "list@example.net"
+    assert only.diagnostic is not None
+    assert only.diagnostic.startswith("Unspecified Error (SENT_SECOND_EHLO)")
+    assert "'Send mail as' feature" in only.diagnostic
+    verdict = classify(only)
+    assert (verdict.category, verdict.reason) == (Category.BLOCK, Reason.REJECTED)
 
 
 # --------------------------------------------------------------------------- dragonfly

@@ -102,10 +102,14 @@ def _modern(msg: Message, text: str) -> Extraction:
     if not recipients:
         return NOT_MINE
     response = _RESPONSE.search(notice)
+    explanation = notice[heading.end() :].strip().split("\n\n", 1)[0]
     if response:
-        diagnostic = notice[response.end() :].strip().split("\n\n", 1)[0]
+        # Google's explanation can name what the remote reply does not (a misconfigured
+        # 'Send mail as' account): it follows the reply, which stays first.
+        reply = notice[response.end() :].strip().split("\n\n", 1)[0]
+        diagnostic = f"{reply} {explanation}" if explanation and reply else reply or explanation
     else:
-        diagnostic = notice[heading.end() :].strip().split("\n\n", 1)[0]
+        diagnostic = explanation
     action = Action.DELAYED if "delayed" in heading.group(0).lower() else Action.FAILED
     message_id = _text.original_message_id(msg, _text.after(text, _SEPARATORS))
     deliveries = tuple(
