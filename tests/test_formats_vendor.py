@@ -502,6 +502,37 @@ def test_sendmail_v5_transcript_only():
     assert by["nohost@example.org"].reply_code == "550"
 
 
+SENDMAIL_V5_HOST = """
+From: Mail Delivery Subsystem <MAILER-DAEMON@example.com>
+To: sender@example.org
+Subject: Returned mail: Cannot send message for 4 days
+
+   ----- Transcript of session follows -----
+421 example.net (smtp)... Deferred: Connection timed out during user open with example.net
+
+   ----- Unsent message follows -----
+Received: by mx.example.org; id 0000000
+From: sender@example.org
+To: user@example.net, other@example.com
+Subject: hello
+
+hello
+"""
+
+
+def test_sendmail_v5_host_failure_names_the_originals_recipients_there():
+    """Scenario: old Sendmail gave up on a host without naming an address: the original's
+    recipients at that host failed, and the Subject says after how long (an expiry)."""
+    (only,) = sendmail.extract(mail(SENDMAIL_V5_HOST)).deliveries
+    assert only.recipient == "user@example.net"
+    assert only.action is Action.FAILED
+    assert only.diagnostic is not None
+    assert only.diagnostic.startswith("421 example.net (smtp)... Deferred: Connection timed out")
+    assert only.diagnostic.endswith("(Cannot send message for 4 days)")
+    verdict = classify(only)
+    assert (verdict.category, verdict.reason) == (Category.SOFT, Reason.EXPIRED)
+
+
 def test_sendmail_warning_is_delayed():
     """Scenario: "Warning: could not send message for past 4 hours" is a delay, not a failure."""
     (only,) = sendmail.extract(mail(SENDMAIL_WARNING)).deliveries

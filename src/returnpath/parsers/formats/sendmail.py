@@ -55,6 +55,8 @@ _LISTED = re.compile(rf"^\s*<?({_text._ADDR})>?\s*$")
 # "<user@host>   (5.1.1 <user@host>... User unknown)" on one line (McAfee).
 _INLINE_REASON = re.compile(rf"^\s*<({_text._ADDR})>\s+\((.+)\)\s*$")
 _REASON = re.compile(r"^\s*\(reason:\s*(.*?)\s*$", re.I)
+_GAVE_UP = re.compile(r"cannot send message for \d+ \w+", re.I)
+_HOST_FAILURE = re.compile(r"^([245]\d\d) ([A-Za-z0-9.-]+\.[A-Za-z]{2,}) \(\w+\)\.\.\.\s*(.+)$")
 
 
 @dataclass
@@ -82,6 +84,8 @@ def extract(msg: Message) -> Extraction:
     found: dict[str, _Found] = {}
     _read_address_lists(notice, found)
     _read_transcript(notice, found)
+    if not found:
+        _read_host_failures(notice, text, _text.subject(msg), found)
     if not found:
         return NOT_MINE
     message_id = _text.original_message_id(msg, _text.after(text, _SEPARATORS))
@@ -197,6 +201,30 @@ def _read_transcript(notice: str, found: dict[str, _Found]) -> None:
         for entry in found.values():
             if entry.reply is None and entry.summary is None:
                 entry.reply, entry.remote_mta, entry.command = reply, mta, cmd
+
+
+def _read_host_failures(notice: str, text: str, subject: str, found: dict[str, _Found]) -> None:
+    """Old Sendmail's host-level failure ("421 example.com (smtp)... Deferred: Connection timed
+    out"), which names no address: it concerns the original's recipients at that host. The
+    Subject ("Returned mail: Cannot send message for 4 days") tells when it gave up."""
+    quoted = _text.after(text, _SEPARATORS)
+    head = quoted.lstrip("\n").split("\n\n", 1)[0]
+    values = re.findall(r"^(?:To|Cc):(.*(?:\n[ \t].*)*)", head, re.I | re.M)
+    addressed = [a.lower() for v in values for a in _text.ADDRESS.findall(v)]
+    for line in notice.split("\n"):
+        failure = _HOST_FAILURE.match(line.strip())
+        if not failure:
+            continue
+        host = failure.group(2).lower().rstrip(".")
+        for address in addressed:
+            domain = address.rsplit("@", 1)[1]
+            if domain == host or domain.endswith("." + host):
+                entry = found.setdefault(address, _Found())
+                entry.reply = entry.reply or failure.group(0)
+    gave_up = _GAVE_UP.search(subject)
+    if gave_up:
+        for entry in found.values():
+            entry.reply = f"{entry.reply} ({gave_up.group(0)})"
 
 
 def _delivery(recipient: str, found: _Found, action: Action, message_id: str | None) -> Delivery:
