@@ -1,11 +1,15 @@
 """Accuracy of returnpath's classifier against a labelled corpus (format: shared corpus README).
 
     python benchmarks/accuracy.py CORPUS_DIR [--misses] [--json] [--floors benchmarks/floors.json]
+                                             [--disputed benchmarks/disputed-labels.jsonl]
 
 Verdicts are matched to labels by recipient address within a file (mbox files are split into
 their messages first); a label with no matching verdict counts as wrong on every measure.
 With --floors, exits 1 when any figure falls below the recorded floor (a ratchet: raise the
-floors as results improve, never lower them).
+floors as results improve, never lower them). With --disputed (JSON lines of {"class", "file",
+"index"}: labels the classifier deliberately disagrees with, see benchmarks/LABELS.md), also
+prints what each class of disputed labels costs on each figure, and the figures without them;
+the floors are always checked against the full figures.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from returnpath.parsers import parse
 from returnpath.parsers.mbox import split_mbox
 
 NON_BOUNCE_LABELS = ("auto_reply", "delivered", "complaint")
+MEASURES = ("recipient_recall", "hard_agreement", "category_agreement", "reason_agreement")
 
 
 @dataclass
@@ -36,7 +41,10 @@ class Tally:
     false_hard: Counter[str] = field(default_factory=Counter)
     not_bounce_files: int = 0
     not_bounce_quiet: int = 0
-    misses: list[str] = field(default_factory=list)
+    #: (label key or None, description) of every mismatch
+    misses: list[tuple[tuple[str, int] | None, str]] = field(default_factory=list)
+    #: (file, index) -> which measures the label got right, in the order of MEASURES
+    outcomes: dict[tuple[str, int], tuple[bool, bool, bool, bool]] = field(default_factory=dict)
 
     def figures(self) -> dict[str, float | int]:
         def pct(n: int, d: int) -> float:
@@ -85,7 +93,7 @@ def measure(corpus: Path) -> Tally:
                 d.verdict and d.verdict.category.is_bounce for d in recognised
             )
             if recognised:
-                tally.misses.append(f"{file}: not a bounce, got {_show(recognised[0])}")
+                tally.misses.append((None, f"{file}: not a bounce, got {_show(recognised[0])}"))
             continue
         tally.files += 1
         tally.detected_files += bool(recognised)
@@ -95,9 +103,15 @@ def measure(corpus: Path) -> Tally:
             want = (lab["recipient"] or "").lower()
             match = next((d for d in unused if (d.recipient or "").lower() == want), None)
             if match is None:
+                tally.outcomes[(file, lab["index"])] = (False, False, False, False)
                 got = ", ".join(_show(d) for d in recognised[:3]) or "nothing"
-                tally.misses.append(f"{file}: {want} {lab['category']}/{lab['reason']}: "
-                                    f"no verdict for recipient (got {got})")
+                tally.misses.append(
+                    (
+                        (file, lab["index"]),
+                        f"{file}: {want} {lab['category']}/{lab['reason']}: "
+                        f"no verdict for recipient (got {got})",
+                    )
+                )
                 continue
             unused.remove(match)
             assert match.verdict is not None
@@ -108,15 +122,66 @@ def measure(corpus: Path) -> Tally:
             tally.hard += label_hard == got_hard
             tally.category += category == lab["category"]
             tally.reason += reason == lab["reason"]
+            tally.outcomes[(file, lab["index"])] = (
+                True,
+                label_hard == got_hard,
+                category == lab["category"],
+                reason == lab["reason"],
+            )
             if got_hard and not label_hard:
                 tally.false_hard[lab["category"]] += 1
             if category != lab["category"] or reason != lab["reason"]:
                 agree = "" if lab["labels_agree_across_versions"] else " (label disputed)"
                 tally.misses.append(
-                    f"{file}: {want} want {lab['category']}/{lab['reason']} "
-                    f"[{lab['status']} {lab['replycode']}] got {_show(match)}{agree}"
+                    (
+                        (file, lab["index"]),
+                        f"{file}: {want} want {lab['category']}/{lab['reason']} "
+                        f"[{lab['status']} {lab['replycode']}] got {_show(match)}{agree}",
+                    )
                 )
     return tally
+
+
+def load_disputed(path: Path) -> dict[tuple[str, int], str]:
+    """(file, index) -> class of the disputed labels listed in `path` (JSON lines)."""
+    disputed: dict[tuple[str, int], str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            entry = json.loads(line)
+            disputed[(entry["file"], int(entry["index"]))] = entry["class"]
+    return disputed
+
+
+def disputed_report(tally: Tally, disputed: dict[tuple[str, int], str]) -> str:
+    """What each class of disputed labels costs on each figure, and the figures without them."""
+
+    def pct(n: int, d: int) -> str:
+        return f"{100.0 * n / d:.2f}%" if d else "-"
+
+    total = len(tally.outcomes)
+    by_class: dict[str, list[tuple[bool, bool, bool, bool]]] = {}
+    kept: list[tuple[bool, bool, bool, bool]] = []
+    for key, outcome in tally.outcomes.items():
+        cls = disputed.get(key)
+        if cls is None:
+            kept.append(outcome)
+        else:
+            by_class.setdefault(cls, []).append(outcome)
+    head = ["recipient", "hard", "category", "reason"]
+    lines = [f"{'disputed class':30} {'labels':>6} " + " ".join(f"{h:>9}" for h in head)]
+    for cls, outcomes in sorted(by_class.items()):
+        wrong = [sum(not o[i] for o in outcomes) for i in range(len(MEASURES))]
+        # a wrong label costs 100/total points of its figure
+        lines.append(
+            f"{cls:30} {len(outcomes):6} "
+            + " ".join(f"{w:4} {100.0 * w / total:4.1f}" for w in wrong)
+        )
+    lines.append("(each cell: labels wrong on that figure, and the percentage points they cost)")
+    lines.append("")
+    lines.append(f"without disputed labels ({len(kept)} of {total} labels):")
+    for i, name in enumerate(MEASURES):
+        lines.append(f"{name:26} {pct(sum(o[i] for o in kept), len(kept))}")
+    return "\n".join(lines)
 
 
 def _show(d: Delivery) -> str:
@@ -132,12 +197,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--misses", action="store_true", help="list every mismatch")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     ap.add_argument("--floors", type=Path, help="JSON of minimum figures; exit 1 below any")
+    ap.add_argument(
+        "--disputed", type=Path, help="JSON lines of disputed labels; report their cost"
+    )
     args = ap.parse_args(argv)
     tally = measure(args.corpus)
     figures = tally.figures()
+    disputed = load_disputed(args.disputed) if args.disputed else {}
     if args.misses:
-        for line in tally.misses:
-            print(line)
+        for key, line in tally.misses:
+            cls = disputed.get(key) if key else None
+            print(f"{line} [disputed: {cls}]" if cls else line)
         print()
     if args.json:
         print(json.dumps(figures, indent=2))
@@ -145,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
         for key, value in figures.items():
             unit = "%" if isinstance(value, float) else ""
             print(f"{key:26} {value}{unit}")
+    if args.disputed:
+        print()
+        print(disputed_report(tally, disputed))
     if args.floors:
         floors = json.loads(args.floors.read_text())
         failed = []
