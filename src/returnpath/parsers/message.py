@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import email
+import email.errors
 import email.header
 import email.message
 import email.utils
@@ -129,8 +130,8 @@ def decode_header_value(value: object) -> str:
         try:
             parts = email.header.decode_header(text)
             text = "".join(_decode_bytes(p, c) if isinstance(p, bytes) else p for p, c in parts)
-        except (LookupError, ValueError, AssertionError):
-            pass
+        except (LookupError, ValueError, AssertionError, email.errors.HeaderParseError):
+            pass  # a broken encoded word ("=?utf-8?b?QUJDx?=") stays as written
     return _WS.sub(" ", text).strip()
 
 
