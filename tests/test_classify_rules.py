@@ -389,6 +389,19 @@ MORE_REPLIES = [
         "block",
         "policyviolation",
     ),
+    (
+        "554 5.7.0 Reject, id=12345-01 - BANNED: P=p003,L=1,M=multipart/mixed",
+        "5.7.0",
+        "block",
+        "policyviolation",
+    ),
+    ("550 5.7.1 <a@example.org>... Unauthorized relay", "5.7.1", "soft", "norelaying"),
+    ("message has lines too long for transport", None, "soft", "contenterror"),
+    ("mail forwarding loop for a@example.org", None, "soft", "networkerror"),
+    ("550 5.2.1 This mailbox has been blocked due to inactivity", "5.2.1", "soft", "suspend"),
+    ("452 Insufficient mailbox space for user", None, "soft", "mailboxfull"),
+    ("550 5.7.1 Mailbox has exceeded the limit", "5.7.1", "soft", "mailboxfull"),
+    ("550 5.7.0 Sender address does not pass verification", "5.7.0", "block", "rejected"),
 ]
 
 
