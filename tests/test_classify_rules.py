@@ -440,3 +440,21 @@ def test_too_many_invalid_recipients_is_a_block_not_an_unknown_user():
     text = "550 5.7.1 Connection refused - <192.0.2.1> - Too many invalid recipients"
     v = _verdict(text, "5.7.1")
     assert (v.category, v.reason) == (Category.BLOCK, Reason.BLOCKED)
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        ("550 5.1.0 Sender address does not exist", None),
+        ("550 5.1.8 Sender domain example.com does not exist", None),
+        ("550 5.7.1 Envelope from address is unknown", None),
+        ("501 5.1.7 Invalid address", "5.1.7"),
+        ("550 The sender's domain does not exist", None),
+        ("550 Return path address does not exist", None),
+    ],
+)
+def test_sender_side_nonexistence_is_never_hard(text, status):
+    """Scenario: words saying the SENDER's address or domain does not exist (or a 5.1.7/5.1.8
+    code, which RFC 3463 gives to the sender's address) refuse the sender: block, never hard."""
+    v = _verdict(text, status)
+    assert (v.category, v.reason) == (Category.BLOCK, Reason.REJECTED), v.rule
