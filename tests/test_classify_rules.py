@@ -451,6 +451,8 @@ def test_too_many_invalid_recipients_is_a_block_not_an_unknown_user():
         ("501 5.1.7 Invalid address", "5.1.7"),
         ("550 The sender's domain does not exist", None),
         ("550 Return path address does not exist", None),
+        ("550 5.1.1 Sorry, your email address is unknown to us", "5.1.1"),
+        ("550 5.7.1 Access denied: your account does not exist on this relay", "5.7.1"),
     ],
 )
 def test_sender_side_nonexistence_is_never_hard(text, status):
@@ -458,3 +460,13 @@ def test_sender_side_nonexistence_is_never_hard(text, status):
     code, which RFC 3463 gives to the sender's address) refuse the sender: block, never hard."""
     v = _verdict(text, status)
     assert (v.category, v.reason) == (Category.BLOCK, Reason.REJECTED), v.rule
+
+
+def test_words_about_our_host_or_lists_are_never_hard():
+    """Scenario: 'does not exist' said of our HELO name or of an entry in the receiver's own
+    allow list refuses the sending side; it is not an unknown recipient domain."""
+    for text in (
+        "550 5.1.1 The domain of your HELO does not exist",
+        "554 5.7.1 Your domain is not allowed: domain example.com does not exist in our whitelist",
+    ):
+        assert _verdict(text, None).category is not Category.HARD, text
