@@ -84,18 +84,21 @@ def db_url(tmp_path: Path) -> str:
 
 @pytest.mark.imap
 def test_sigkill_between_commit_and_move_then_rerun(clean_imap_server, tmp_path, db_url):
-    """Scenario: the poller is SIGKILLed right after commit 6 of 10; the next poll finishes it."""
+    """Scenario: the poller is SIGKILLed right after committing batch 2 of 3, before its move;
+    the next poll records each message exactly once and moves everything."""
     server = clean_imap_server
     server.append_many("INBOX", [dsn(n) if n % 3 else reply(n) for n in range(10)])
     cfg = write_config(tmp_path / "rp.toml", [mailbox_table(server, batch_size=4)])
     killed = run_child(["poll", "--once", "--config", str(cfg), "--database", db_url],
-                       env={KILL_AFTER_COMMIT_ENV: "6"})
+                       env={KILL_AFTER_COMMIT_ENV: "2"})
     assert killed.returncode == -9, killed.stderr
-    assert db_counts(db_url)[0] == 6
-    # The first batch of four was moved; messages 5 and 6 are committed but still in INBOX.
+    assert db_counts(db_url)[0] == 8
+    # The first batch of four was moved; the second is committed but still in INBOX, with
+    # the last two, never fetched.
     assert len(server.uids("INBOX")) == 6
     again = run_child(["poll", "--once", "--config", str(cfg), "--database", db_url])
     assert again.returncode == 0, again.stderr
+    assert "recorded=2 duplicates=4" in again.stderr
     assert db_counts(db_url) == (10, 10, 10)
     assert server.uids("INBOX") == []
     assert len(server.uids("Processed")) + len(server.uids("Unparsed")) == 10

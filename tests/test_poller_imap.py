@@ -416,8 +416,8 @@ def test_large_single_part_message_cut(clean_imap_server, sqlite_store):
 def test_database_down_mid_poll_moves_nothing(
     clean_imap_server, fresh_pg_database, pg_server_url, stubbed
 ):
-    """Scenario: PostgreSQL refuses connections after 2 of 6 commits: the poll stops, moves
-    nothing, and the next poll records the rest once and moves everything."""
+    """Scenario: PostgreSQL refuses connections after the first batch of 2 of 6 is committed:
+    the poll stops, moves nothing, and the next poll records the rest once and moves all."""
     from sqlalchemy import create_engine
 
     from returnpath.poller.runner import PollAborted
@@ -446,7 +446,8 @@ def test_database_down_mid_poll_moves_nothing(
     try:
         config = config_for(server, batch_size=10)
         with ImapMailbox(config, store) as box, pytest.raises(PollAborted, match="database"):
-            run_mailbox(box, store, progress=progress)
+            # Batches of 2 to record, inside one FETCH batch of 10: nothing is due to move yet.
+            run_mailbox(box, store, progress=progress, batch_size=2)
         assert len(server.uids("INBOX")) == 6
         allow(True)
         again = poll(config, store)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 from returnpath.model import Category
 from returnpath.storage import RecordFailure, RecordOutcome, Store
 from returnpath.storage import recorder as recorder_module
-from returnpath.storage.tables import ContactHistoryRow, EventRow, MessageRow
+from returnpath.storage.tables import ContactHistoryRow, ContactRow, EventRow, MessageRow
 from support.storage_factory import T0, delivery, message
 
 
@@ -105,3 +105,22 @@ def test_empty_batch(store: Store) -> None:
     """Scenario: an empty batch writes nothing and returns no outcomes."""
     assert store.record_many([], now=T0) == []
     assert count(store, MessageRow) == 0
+
+
+def test_contact_made_by_a_failed_message_is_not_reused(store: Store) -> None:
+    """Scenario: a message fails after creating its contact; a later one in the batch for the
+    same new address creates it again and counts on it."""
+    ok = box_message(1, delivery("a@example.com", Category.SOFT))
+    raw, result = box_message(2, delivery("z@example.com", Category.COMPLAINT))
+    broken = replace(result.deliveries[0], feedback_type=123)  # type: ignore[arg-type]
+    bad = (raw, replace(result, deliveries=(broken,)))
+    later = box_message(3, delivery("z@example.com", Category.SOFT))
+    outcomes = store.record_many([ok, bad, later], now=T0)
+    assert isinstance(outcomes[1], RecordFailure)
+    assert isinstance(outcomes[2], RecordOutcome) and outcomes[2].created
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(ContactRow.address, ContactRow.soft_count, ContactRow.complaint_count)
+            .order_by(ContactRow.address)
+        ).all()
+    assert [tuple(r) for r in rows] == [("a@example.com", 1, 0), ("z@example.com", 1, 0)]

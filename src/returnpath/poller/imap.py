@@ -132,6 +132,10 @@ class ImapMailbox:
             and self.folder in (config.processed_folder, config.unparsed_folder)
         )
         self._sleep = sleep
+        #: The runner records in batches of this size (and bytes), one per FETCH batch, so
+        #: a batch's moves go out in one MOVE after its commit.
+        self.batch_size = config.batch_size
+        self.batch_bytes = config.max_fetch_bytes
         self._client: IMAPClient | None = None
         self._uidvalidity: int | None = None
         self._rescan = False  # set when UIDVALIDITY changed across a reconnect

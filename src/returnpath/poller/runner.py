@@ -1,22 +1,29 @@
 """The one runner: every poll, IMAP backfill and file backfill goes through run_mailbox().
 
-For each message: parse, record (one committed transaction), and only THEN mark it done, so
-that a crash at any point leaves the message where it was, to be found again; the store's
-unique keys make the second pass harmless (STYLE.md habit 8). A message that fails on its
-own is recorded as unparsed with its error and quarantined; it never stops the poll. When
-the database is unreachable the poll stops at once, moves nothing, and raises PollAborted:
-the next run retries.
+For each batch of messages: parse, record (one committed transaction, a savepoint per
+message), and only THEN mark them done, so that a crash at any point leaves the messages
+where they were, to be found again; the store's unique keys make the second pass harmless
+(STYLE.md habit 8). A message that fails on its own is recorded as unparsed with its error
+and quarantined; it never stops the poll. When the database is unreachable the poll stops at
+once, moves nothing of the batch, and raises PollAborted: the next run retries.
+
+Parsing is pure CPU work; on a pass with more than one batch, worker processes parse the
+next batch while this one is recorded (a worker that fails only sends its batch back to be
+parsed here).
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Collection
+from collections import Counter, deque
+from collections.abc import Callable, Collection, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -29,9 +36,17 @@ from returnpath.poller.logs import get_logger, log_event
 from returnpath.poller.mailbox import Disposition, Mailbox, PollerError
 from returnpath.storage import DatabaseUnavailable
 
-#: Test hook, read once per run: the process SIGKILLs itself right after the Nth commit, so a
-#: test can reproduce "killed between commit and move", which no real server does on demand.
+#: Test hook, read once per run: the process SIGKILLs itself right after the Nth commit (a
+#: batch's transaction), so a test can reproduce "killed between commit and move", which no
+#: real server does on demand.
 KILL_AFTER_COMMIT_ENV = "RETURNPATH_TEST_KILL_AFTER_COMMIT"
+
+#: How many worker processes parse ahead of recording (0: parse in this process).
+PARSE_WORKERS_ENV = "RETURNPATH_PARSE_WORKERS"
+
+#: Batches for a mailbox that does not say (files): messages, and bytes of mail held at once.
+DEFAULT_BATCH_SIZE = 100
+DEFAULT_BATCH_BYTES = 10 * 1024 * 1024
 
 log = get_logger("runner")
 
@@ -107,12 +122,115 @@ def _count_unsubscribed(value: object) -> int:
     return 0
 
 
-def _safe_parse(raw: RawMessage, options: ParseOptions) -> ParseResult:
+def _safe_parse(data: bytes, options: ParseOptions) -> ParseResult:
     # parse() is documented never to raise; a bug in one format must still not stop the poll.
     try:
-        return parse(raw.data, options)
+        return parse(data, options)
     except Exception as exc:
         return ParseResult(kind=MessageKind.UNKNOWN, defects=(f"parse error: {exc!r}",))
+
+
+def _parse_all(datas: list[bytes], options: ParseOptions) -> list[ParseResult]:
+    """What a parse worker runs for a slice of a batch."""
+    return [_safe_parse(data, options) for data in datas]
+
+
+def _worker_started() -> None:
+    # The service's own SIGINT/SIGTERM handling finishes the batch; a signal sent to the
+    # whole process group must not kill the parsers under it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # A poller killed outright (SIGKILL, OOM) cannot shut its pool down: a worker would wait
+    # for work forever, holding the poller's stdout and stderr open.
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.sentinel is not None:
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
+
+
+def _exit_with(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(0)
+
+
+class _Parsers:
+    """parse() for each batch: here, or in worker processes one batch ahead of recording."""
+
+    def __init__(
+        self, options: ParseOptions, workers: int, size: int, logger: logging.Logger
+    ) -> None:
+        self.options = options
+        self.workers = workers
+        self.size = size
+        self.logger = logger
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> _Parsers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def parsed(
+        self, batches: Iterator[list[RawMessage]]
+    ) -> Iterator[tuple[list[RawMessage], list[ParseResult]]]:
+        pending: deque[tuple[list[RawMessage], list[Future[list[ParseResult]]]]] = deque()
+        for batch in batches:
+            futures = self._submit(batch) if self._pool is not None else []
+            pending.append((batch, futures))
+            if self._pool is None and self.workers and len(batch) >= self.size:
+                # A full batch: more mail is likely, and the workers start while this batch
+                # is parsed and recorded here.
+                self._start()
+            while len(pending) > (1 if self._pool is not None else 0):
+                yield self._results(*pending.popleft())
+        while pending:
+            yield self._results(*pending.popleft())
+
+    def _start(self) -> None:
+        try:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_worker_started,
+            )
+            self._pool.submit(_parse_all, [], self.options)  # start the workers now
+        except Exception as exc:  # no processes here (a sandbox): parse in this process
+            self._give_up(exc)
+
+    def _submit(self, batch: list[RawMessage]) -> list[Future[list[ParseResult]]]:
+        assert self._pool is not None
+        step = -(-len(batch) // self.workers)
+        try:
+            return [
+                self._pool.submit(_parse_all, [raw.data for raw in batch[k : k + step]],
+                                  self.options)
+                for k in range(0, len(batch), step)
+            ]
+        except Exception as exc:
+            self._give_up(exc)
+            return []
+
+    def _results(
+        self, batch: list[RawMessage], futures: list[Future[list[ParseResult]]]
+    ) -> tuple[list[RawMessage], list[ParseResult]]:
+        if futures:
+            try:
+                return batch, [r for future in futures for r in future.result()]
+            except Exception as exc:  # a worker died or a result would not pickle
+                self._give_up(exc)
+        return batch, [_safe_parse(raw.data, self.options) for raw in batch]
+
+    def _give_up(self, exc: BaseException) -> None:
+        if not self.workers:
+            return  # already given up (a later batch's future failing the same way)
+        log_event(self.logger, "parse_workers_failed", logging.WARNING, error=repr(exc),
+                  note="parsing in the poller's own process for the rest of the pass")
+        self.workers = 0
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _categories(result: ParseResult) -> list[str]:
@@ -134,63 +252,42 @@ def run_mailbox(
     progress: Callable[[RawMessage], None] | None = None,
     stop: threading.Event | None = None,
     logger: logging.Logger | None = None,
+    batch_size: int | None = None,
+    parse_workers: int | None = None,
 ) -> RunSummary:
-    """One pass over `mailbox`: parse, record, commit, then mark done, message by message.
+    """One pass over `mailbox`: parse, record, commit, then mark done, batch by batch.
+
+    Messages are taken in batches (`batch_size`, default the mailbox's own, and at most
+    about `batch_bytes` of mail). A store with record_many() records a batch in one
+    transaction, each message in its own savepoint; any other store records message by
+    message. Either way a message is marked done only after its transaction committed.
+    `parse_workers` processes parse the next batch while this one is recorded (default:
+    RETURNPATH_PARSE_WORKERS, else one when the machine has a second core; 0: parse here);
+    they are started only for a pass with more than one full batch.
 
     `dry_run` parses and counts without recording or moving (store may be None). `limit`
-    stops after that many messages. `stop` is checked between messages: the current message
-    is finished and committed, the pending moves are made, and the summary is returned.
-    Raises PollAborted when the database is unreachable (nothing more is moved).
+    stops after that many messages. `stop` is checked between messages: the messages taken
+    so far are finished and committed, the pending moves are made, and the summary is
+    returned. Raises PollAborted when the database is unreachable (nothing more is moved).
     """
     if store is None and not dry_run:
         raise ValueError("a store is required unless dry_run is set")
     options = options or ParseOptions()
     summary = RunSummary(mailbox=mailbox.name, dry_run=dry_run)
-    kill_after = int(os.environ.get(KILL_AFTER_COMMIT_ENV) or 0)
-    commits = 0
     started = time.monotonic()
     logger = logger or log
+    size = max(1, batch_size or int(getattr(mailbox, "batch_size", 0) or DEFAULT_BATCH_SIZE))
+    max_bytes = int(getattr(mailbox, "batch_bytes", 0) or DEFAULT_BATCH_BYTES)
+    pass_ = _Pass(mailbox, store, summary, logger, progress, stop, dry_run)
     try:
         if stop is not None and stop.is_set():
             summary.stopped = True
             return summary
-        for raw in mailbox.fetch_new():
-            summary.seen += 1
-            result = _safe_parse(raw, options)
-            disposition = Disposition.PROCESSED if result.recognised else Disposition.UNPARSED
-            if dry_run:
-                summary.categories.update(_categories(result))
-                summary.unparsed += disposition is Disposition.UNPARSED
-            else:
-                assert store is not None
-                recorded = _record(store, raw, result, summary, logger)
-                if recorded is None:
-                    summary.errors += 1
-                else:
-                    outcome, disposition = recorded
-                    commits += 1
-                    if kill_after and commits == kill_after:
-                        os.kill(os.getpid(), signal.SIGKILL)
-                    if getattr(outcome, "created", True):
-                        summary.recorded += 1
-                        summary.categories.update(
-                            _categories(result) if disposition is Disposition.PROCESSED
-                            else [Category.UNKNOWN.value]
-                        )
-                        summary.unsubscribed += _count_unsubscribed(
-                            getattr(outcome, "unsubscribed", 0)
-                        )
-                    else:
-                        summary.duplicates += 1
-                    summary.unparsed += disposition is Disposition.UNPARSED
-                    mailbox.mark_done(raw, disposition)
-            if progress is not None:
-                progress(raw)
-            if limit is not None and summary.seen >= limit:
-                break
-            if stop is not None and stop.is_set():
-                summary.stopped = True
-                break
+        batches = _batches(mailbox.fetch_new(), size, max_bytes, limit, stop, summary)
+        with _Parsers(options, _workers(parse_workers), size, logger) as parsers:
+            for batch, results in parsers.parsed(batches):
+                if not pass_.handle(batch, results):
+                    break
         if not dry_run:
             mailbox.flush()
     except DATABASE_DOWN as exc:
@@ -207,6 +304,185 @@ def run_mailbox(
     summary.seconds = time.monotonic() - started
     log_event(logger, "poll", **summary.fields())
     return summary
+
+
+def _workers(requested: int | None) -> int:
+    if requested is None:
+        env = os.environ.get(PARSE_WORKERS_ENV, "").strip()
+        if env:
+            try:
+                requested = int(env)
+            except ValueError:
+                log_event(log, "bad_setting", logging.WARNING, variable=PARSE_WORKERS_ENV,
+                          value=env, using=0)
+                requested = 0
+        else:
+            requested = 1 if (os.cpu_count() or 1) > 1 else 0
+    return max(0, requested)
+
+
+def _batches(
+    messages: Iterator[RawMessage],
+    size: int,
+    max_bytes: int,
+    limit: int | None,
+    stop: threading.Event | None,
+    summary: RunSummary,
+) -> Iterator[list[RawMessage]]:
+    """The mailbox's messages in batches; a stop or the limit ends the last one early."""
+    batch: list[RawMessage] = []
+    held = 0
+    if limit is not None and limit <= 0:
+        return
+    for taken, raw in enumerate(messages, 1):
+        batch.append(raw)
+        held += len(raw.data)
+        last = limit is not None and taken >= limit
+        if stop is not None and stop.is_set():
+            summary.stopped = True
+            last = True
+        if last or len(batch) >= size or held >= max_bytes:
+            yield batch
+            batch, held = [], 0
+        if last:
+            return
+    if batch:
+        yield batch
+
+
+class _Pass:
+    """Records and marks the batches of one pass, and keeps its summary."""
+
+    def __init__(
+        self,
+        mailbox: Mailbox,
+        store: RecordingStore | None,
+        summary: RunSummary,
+        logger: logging.Logger,
+        progress: Callable[[RawMessage], None] | None,
+        stop: threading.Event | None,
+        dry_run: bool,
+    ) -> None:
+        self.mailbox = mailbox
+        self.store = store
+        self.summary = summary
+        self.logger = logger
+        self.progress = progress
+        self.stop = stop
+        self.dry_run = dry_run
+        # Only a store whose own class has record_many: a wrapper that overrides record()
+        # alone (and forwards the rest) keeps its per-message behaviour.
+        self.record_many: Callable[..., list[Any]] | None = (
+            getattr(store, "record_many", None)
+            if store is not None and hasattr(type(store), "record_many") else None
+        )
+        self.kill_after = int(os.environ.get(KILL_AFTER_COMMIT_ENV) or 0)
+        self.commits = 0
+
+    def handle(self, batch: list[RawMessage], results: list[ParseResult]) -> bool:
+        """Record and mark one batch; False when the pass must end here (a stop)."""
+        if self.dry_run:
+            for raw, result in zip(batch, results, strict=True):
+                self.summary.seen += 1
+                self.summary.categories.update(_categories(result))
+                self.summary.unparsed += not result.recognised
+                self._progress(raw)
+                if self._stopping():
+                    return False
+            return True
+        if self.record_many is not None:
+            self._record_batch(batch, results)
+            return not self._stopping()
+        for raw, result in zip(batch, results, strict=True):
+            self.summary.seen += 1
+            assert self.store is not None
+            recorded = _record(self.store, raw, result, self.summary, self.logger)
+            if recorded is None:
+                self.summary.errors += 1
+            else:
+                self._committed()
+                self._done(raw, result, *recorded)
+            self._progress(raw)
+            if self._stopping():
+                return False
+        return True
+
+    def _record_batch(self, batch: list[RawMessage], results: list[ParseResult]) -> None:
+        assert self.record_many is not None
+        outcomes = self.record_many(list(zip(batch, results, strict=True)))
+        self._committed()
+        retry: list[tuple[RawMessage, ParseResult]] = []
+        for raw, result, outcome in zip(batch, results, outcomes, strict=True):
+            error = getattr(outcome, "error", None)
+            if error is not None:
+                log_event(self.logger, "message_error", logging.WARNING,
+                          mailbox=self.summary.mailbox, uid=raw.uid, path=raw.path,
+                          error=f"record failed: {error!r}")
+                retry.append((raw, _fallback(result, f"record failed: {error!r}")))
+                continue
+            self.summary.seen += 1
+            disposition = Disposition.PROCESSED if result.recognised else Disposition.UNPARSED
+            self._done(raw, result, outcome, disposition)
+            self._progress(raw)
+        if not retry:
+            return
+        # Each failed message once more, as unparsed with its error, in one more transaction.
+        outcomes = self.record_many(retry)
+        self._committed()
+        for (raw, result), outcome in zip(retry, outcomes, strict=True):
+            self.summary.seen += 1
+            error = getattr(outcome, "error", None)
+            if error is not None:
+                log_event(self.logger, "message_error", logging.ERROR,
+                          mailbox=self.summary.mailbox, uid=raw.uid, path=raw.path,
+                          error=f"unparsed record failed too: {error!r}")
+                self.summary.errors += 1
+            else:
+                self._done(raw, result, outcome, Disposition.UNPARSED)
+            self._progress(raw)
+
+    def _committed(self) -> None:
+        self.commits += 1
+        if self.kill_after and self.commits == self.kill_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def _done(
+        self, raw: RawMessage, result: ParseResult, outcome: Any, disposition: Disposition
+    ) -> None:
+        summary = self.summary
+        if getattr(outcome, "created", True):
+            summary.recorded += 1
+            summary.categories.update(
+                _categories(result) if disposition is Disposition.PROCESSED
+                else [Category.UNKNOWN.value]
+            )
+            summary.unsubscribed += _count_unsubscribed(getattr(outcome, "unsubscribed", 0))
+        else:
+            summary.duplicates += 1
+        summary.unparsed += disposition is Disposition.UNPARSED
+        self.mailbox.mark_done(raw, disposition)
+
+    def _progress(self, raw: RawMessage) -> None:
+        if self.progress is not None:
+            self.progress(raw)
+
+    def _stopping(self) -> bool:
+        if self.stop is not None and self.stop.is_set():
+            self.summary.stopped = True
+            return True
+        return False
+
+
+def _fallback(result: ParseResult, error: str) -> ParseResult:
+    """What is recorded for a message whose own record failed: unparsed, with the error."""
+    return ParseResult(
+        kind=MessageKind.UNKNOWN,
+        defects=(*result.defects, error),
+        message_id=result.message_id,
+        subject=result.subject,
+        sender=result.sender,
+        date=result.date,
+    )
 
 
 def _record(
@@ -230,14 +506,7 @@ def _record(
         error = f"record failed: {exc!r}"
         log_event(logger, "message_error", logging.WARNING, mailbox=summary.mailbox,
                   uid=raw.uid, path=raw.path, error=error)
-    fallback = ParseResult(
-        kind=MessageKind.UNKNOWN,
-        defects=(*result.defects, error),
-        message_id=result.message_id,
-        subject=result.subject,
-        sender=result.sender,
-        date=result.date,
-    )
+    fallback = _fallback(result, error)
     try:
         return store.record(raw, fallback), Disposition.UNPARSED
     except DATABASE_DOWN:

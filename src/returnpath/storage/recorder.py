@@ -295,6 +295,22 @@ class Recorder:
         self.unsubscribed: list[str] = []
         #: Whether the contact last looked up by _contact() ever had a deferral counted.
         self.ever_deferred = False
+        #: Contacts already looked up in this transaction (a batch): address -> (id, whether
+        #: it ever had a deferral counted). None: look every address up.
+        self.known_contacts: dict[str, tuple[int, bool]] | None = None
+
+    def prefetch_contacts(self, addresses: Iterable[str]) -> None:
+        """Look the contacts of a batch up in one query; _contact() then reads them here."""
+        known = self.known_contacts = {}
+        wanted = sorted(set(addresses))
+        for start in range(0, len(wanted), 500):
+            rows = self.conn.execute(
+                select(contacts.c.address, contacts.c.id, contacts.c.deferral_count).where(
+                    contacts.c.address.in_(wanted[start : start + 500])
+                )
+            )
+            for row in rows:
+                known[row.address] = (int(row.id), bool(row.deferral_count))
 
     # -- the message ------------------------------------------------------------------------
 
@@ -442,6 +458,16 @@ class Recorder:
 
     def _contact(self, address: str) -> int:
         """The contact id of an address, creating a subscribed contact when it is new."""
+        known = self.known_contacts
+        if known is not None and address in known:
+            contact_id, self.ever_deferred = known[address]
+            return contact_id
+        contact_id = self._find_or_create_contact(address)
+        if known is not None:
+            known[address] = (contact_id, self.ever_deferred)
+        return contact_id
+
+    def _find_or_create_contact(self, address: str) -> int:
         find = statement(
             self.conn,
             "contact_id",
@@ -497,6 +523,11 @@ class Recorder:
         self.conn.execute(
             stmt, {"b_id": contact_id, "b_event": event_id, "b_at": at, "b_now": self.now}
         )
+        if category is Category.DEFERRAL and self.known_contacts is not None:
+            for address, (known_id, _) in self.known_contacts.items():
+                if known_id == contact_id:
+                    self.known_contacts[address] = (contact_id, True)
+                    break
 
     def unsubscribe(
         self,
@@ -508,34 +539,42 @@ class Recorder:
     ) -> bool:
         """Unsubscribe a subscribed contact; False (and no history row) if it already was."""
         changed = self.conn.execute(
-            update(contacts)
-            .where(
-                contacts.c.id == contact_id,
-                contacts.c.status == ContactStatus.SUBSCRIBED.value,
-            )
-            .values(
-                status=ContactStatus.UNSUBSCRIBED.value,
-                unsubscribe_reason=reason.value,
-                unsubscribed_at=at,
-                unsubscribe_event_id=event_id,
-                updated_at=self.now,
-            )
+            statement(
+                self.conn,
+                "unsubscribe",
+                lambda _c: update(contacts)
+                .where(
+                    contacts.c.id == bindparam("b_id"),
+                    contacts.c.status == ContactStatus.SUBSCRIBED.value,
+                )
+                .values(
+                    status=ContactStatus.UNSUBSCRIBED.value,
+                    unsubscribe_reason=bindparam("b_reason"),
+                    unsubscribed_at=bindparam("b_at", type_=UTCDateTime()),
+                    unsubscribe_event_id=bindparam("b_event"),
+                    updated_at=bindparam("b_now", type_=UTCDateTime()),
+                ),
+            ),
+            {"b_id": contact_id, "b_reason": reason.value, "b_at": at, "b_event": event_id,
+             "b_now": self.now},
         ).rowcount
         if changed != 1:
             return False
         self.conn.execute(
-            history.insert().values(
-                contact_id=contact_id,
-                change=HistoryChange.UNSUBSCRIBED.value,
-                from_status=ContactStatus.SUBSCRIBED.value,
-                to_status=ContactStatus.UNSUBSCRIBED.value,
-                reason=reason.value,
-                actor=SYSTEM_ACTOR,
-                note=None,
-                event_id=event_id,
-                related_contact_id=None,
-                at=self.now,
-            )
+            statement(
+                self.conn,
+                "unsubscribed_history",
+                lambda _c: history.insert().values(
+                    change=HistoryChange.UNSUBSCRIBED.value,
+                    from_status=ContactStatus.SUBSCRIBED.value,
+                    to_status=ContactStatus.UNSUBSCRIBED.value,
+                    actor=SYSTEM_ACTOR,
+                    note=None,
+                    related_contact_id=None,
+                ),
+            ),
+            {"contact_id": contact_id, "reason": reason.value, "event_id": event_id,
+             "at": self.now},
         )
         self.unsubscribed.append(address)
         return True

@@ -34,10 +34,15 @@ from returnpath.storage.recorder import (
     find_messages,
     message_key,
     messages,
+    normalise_address,
     pending_deferral_ids,
 )
 
 log = logging.getLogger(__name__)
+
+
+class _MessageFailed(Exception):
+    """A message failed in a batch written without savepoints: write it again with them."""
 
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 
@@ -97,28 +102,35 @@ class Store:
     def record_many(
         self, items: Sequence[tuple[RawMessage, ParseResult]], *, now: datetime | None = None
     ) -> list[RecordOutcome | RecordFailure]:
-        """Record a batch of messages in ONE transaction, each inside its own SAVEPOINT.
+        """Record a batch of messages in ONE transaction; one bad message never costs the rest.
 
         Gives one entry per item, in order: a RecordOutcome (created=False for a message
         already recorded, exactly as record() would), or a RecordFailure for a message whose
-        own error (a bug, a value the database refuses) was rolled back to its savepoint; the
-        rest of the batch is kept. Errors that mean the database cannot be written
-        (OperationalError, InterfaceError) roll back the whole batch and propagate: nothing
-        of it is committed, so nothing of it may be moved. The mailbox checkpoints advance
-        once per batch.
+        own error (a bug, a value the database refuses) was rolled back alone; the rest of the
+        batch is kept. Errors that mean the database cannot be written (OperationalError,
+        InterfaceError) roll back the whole batch and propagate: nothing of it is committed,
+        so nothing of it may be moved. The mailbox checkpoints advance once per batch.
+
+        The batch is first written without savepoints (they cost a fifth of the time); when a
+        message fails, that attempt is rolled back and the batch is written again with a
+        SAVEPOINT around each message.
         """
         now = _utc(now)
         keys = [message_key(raw) for raw, _ in items]
-        for attempt in range(1, _BATCH_ATTEMPTS + 1):
+        isolate = False
+        attempt = 0
+        while True:
             try:
                 with self.engine.begin() as conn:
-                    return self._record_batch(conn, items, keys, now)
+                    return self._record_batch(conn, items, keys, now, isolate=isolate)
+            except _MessageFailed:
+                isolate = True
             except OperationalError as exc:
+                attempt += 1
                 code = getattr(exc.orig, "sqlstate", None)
-                if code not in _RETRY_SQLSTATES or attempt == _BATCH_ATTEMPTS:
+                if code not in _RETRY_SQLSTATES or attempt >= _BATCH_ATTEMPTS:
                     raise
                 log.debug("batch of %d rolled back (%s), attempt %d", len(items), code, attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _record_batch(
         self,
@@ -126,29 +138,45 @@ class Store:
         items: Sequence[tuple[RawMessage, ParseResult]],
         keys: list[tuple[str, str, int, int | None, str]],
         now: datetime,
+        *,
+        isolate: bool,
     ) -> list[RecordOutcome | RecordFailure]:
         known = find_messages(conn, keys)
         recorder = Recorder(conn, self.settings, now)
+        recorder.prefetch_contacts(
+            address
+            for index, (_, result) in enumerate(items)
+            if index not in known
+            for address in map(normalise_address, (d.recipient for d in result.deliveries))
+            if address is not None
+        )
         outcomes: list[RecordOutcome | RecordFailure] = []
         for index, (raw, result) in enumerate(items):
             if index in known:
                 outcomes.append(RecordOutcome(known[index], False, 0, ()))
                 continue
             sha = keys[index][4]
-            savepoint = conn.begin_nested()
+            if isolate:
+                conn.exec_driver_sql("SAVEPOINT rp_message")
             try:
                 outcome = recorder.record(raw, result, sha, checkpoint=False)
-                savepoint.commit()
             except (OperationalError, InterfaceError):
                 raise  # the database itself: the whole batch goes
             except Exception as exc:
-                savepoint.rollback()
+                if not isolate:
+                    raise _MessageFailed from exc
+                conn.exec_driver_sql("ROLLBACK TO SAVEPOINT rp_message")
+                conn.exec_driver_sql("RELEASE SAVEPOINT rp_message")
+                # Contacts this message created are gone again: look addresses up afresh.
+                recorder.known_contacts = {}
                 existing = find_message(conn, raw, sha) if isinstance(exc, IntegrityError) else None
                 if existing is None:
                     outcomes.append(RecordFailure(exc))
                 else:
                     outcomes.append(RecordOutcome(existing, False, 0, ()))
                 continue
+            if isolate:
+                conn.exec_driver_sql("RELEASE SAVEPOINT rp_message")
             if outcome is None:
                 # An earlier copy in this batch, or another writer's commit (PostgreSQL).
                 existing = find_message(conn, raw, sha)
