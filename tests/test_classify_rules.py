@@ -470,3 +470,24 @@ def test_words_about_our_host_or_lists_are_never_hard():
         "554 5.7.1 Your domain is not allowed: domain example.com does not exist in our whitelist",
     ):
         assert _verdict(text, None).category is not Category.HARD, text
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("550 Gebruiker onbekend", "userunknown"),
+        ("550 Użytkownik nie istnieje", "userunknown"),
+        ("550 Användaren finns inte", "userunknown"),
+        ("550 Brugeren findes ikke", "userunknown"),
+        ("550 Нет такого пользователя", "userunknown"),
+        ("550 收件人不存在", "userunknown"),
+        ("552 Das Postfach des Empfängers ist voll", "mailboxfull"),
+        ("552 Почтовый ящик переполнен", "mailboxfull"),
+        ("552 邮箱已满", "mailboxfull"),
+        ("552 Skrzynka pełna", "mailboxfull"),
+    ],
+)
+def test_more_languages(text, reason):
+    """Scenario: unknown-user and mailbox-full replies in Dutch, Polish, Swedish, Danish,
+    Russian, Chinese and German word orders are read without any status code."""
+    assert _verdict(text, None).reason.value == reason
