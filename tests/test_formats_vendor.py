@@ -1549,6 +1549,18 @@ def test_textbounce_reply_before_the_recipient_list():
     assert (only.diagnostic, only.status) == ("550 5.1.1 User unknown", "5.1.1")
 
 
+def test_textbounce_section_heading_after_the_list_is_not_the_reason():
+    """Scenario: MailMarshal follows the recipient list with an "Additional Information"
+    section (a heading over "====="): the reason is still the reply above the list."""
+    notice = MAILMARSHAL_LIKE + (
+        "\n\n\nAdditional Information\n======================\n"
+        "Original Sender:    <sender@example.com>\nReporting-MTA:      <relay.example.org>\n"
+    )
+    (only,) = textbounce.extract(mail(notice)).deliveries
+    assert only.recipient == "user@example.net"
+    assert only.diagnostic == "550 5.1.1 User unknown"
+
+
 # --------------------------------------------------------------------------- zoho, mxlogic
 
 ZOHO = """

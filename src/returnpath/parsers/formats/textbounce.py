@@ -74,6 +74,7 @@ _HEADER_LINE = re.compile(
 )
 # "(expanded from <alias>)", "generated from alias": the address the sender used, not the failure.
 _ALIAS_BEFORE = re.compile(r"(?:expanded|generated|forwarded|redirected) from\s*<?$", re.I)
+_UNDERLINE = re.compile(r"^\s*(?:={3,}|-{3,})\s*$")
 # Lines every notice carries whatever went wrong: they are not the reason.
 _BOILERPLATE = re.compile(
     r"automatically generated|delivery status notification|^this is the mail (?:system|delivery)"
@@ -175,8 +176,10 @@ def _diagnostic(lines: list[str], index: int, match: re.Match[str]) -> str | Non
     if len(rest.split()) >= 2:
         return _balanced(line.strip(" *\t"))
     following: list[str] = []
-    for line in lines[index + 1 : index + 8]:
+    for offset, line in enumerate(lines[index + 1 : index + 8], start=index + 1):
         stripped = line.strip()
+        if offset + 1 < len(lines) and _UNDERLINE.match(lines[offset + 1]):
+            break  # a section heading ("Additional Information" over "=====") starts
         if not stripped:
             if following and not following[-1].endswith(":"):
                 break
