@@ -402,6 +402,12 @@ MORE_REPLIES = [
     ("452 Insufficient mailbox space for user", None, "soft", "mailboxfull"),
     ("550 5.7.1 Mailbox has exceeded the limit", "5.7.1", "soft", "mailboxfull"),
     ("550 5.7.0 Sender address does not pass verification", "5.7.0", "block", "rejected"),
+    (
+        "450 4.2.121 Recipient's per hour message receive limit from specific sender exceeded",
+        "4.2.121",
+        "soft",
+        "speeding",
+    ),
 ]
 
 
