@@ -113,7 +113,21 @@ def shape_problems(doc: dict[str, Any]) -> list[str]:
         problems.append("results are matched by recipient: each recipient once")
     for i, result in enumerate(results):
         problems += [f"results[{i}]: {p}" for p in _result_problems(result)]
+    allowed = KIND_CATEGORIES.get(doc.get("kind"))
+    for result in results:
+        if allowed and isinstance(result, dict) and result.get("category") not in allowed:
+            problems.append(f"a {doc['kind']} message cannot mean {result.get('category')!r}")
     return problems
+
+
+#: The categories each kind of message can carry: an auto-reply is never a bounce, a bounce
+#: never an auto-reply or a complaint.
+KIND_CATEGORIES = {
+    "auto_reply": {"auto_reply"},
+    "feedback": {"complaint"},
+    "dsn": {"hard", "soft", "block", "deferral", "delivered"},
+    "bounce": {"hard", "soft", "block", "deferral", "delivered"},
+}
 
 
 def _result_problems(result: object) -> list[str]:
@@ -189,6 +203,7 @@ def test_shape_check_rejects_bad_expectations() -> None:
     assert shape_problems({**good, "results": [{"recipient": "A@example.com", "category": "hard"}]})
     assert shape_problems({**good, "kind": "auto_reply"})  # no language
     assert shape_problems({**good, "kind": "unknown"})  # unknown with results
+    assert shape_problems({**good, "kind": "feedback"})  # a complaint report meaning "hard"
 
 
 def test_every_category_is_covered() -> None:
