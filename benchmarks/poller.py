@@ -7,12 +7,15 @@ dovecot binary), MULTIAPPENDs N corpus messages to INBOX, each given a distinct 
 measures a bare FETCH of them all (BODY.PEEK[], batches of --batch-size), then runs
 `returnpath poll --once` in a child process: parse, record into a fresh SQLite file, move to
 Processed / Unparsed. Reports messages per second end to end (the child's wall time, start-up
-included), the ratio to the bare FETCH, and the child's peak RSS (VmHWM).
+included), the ratio to the bare FETCH, the child's peak RSS (VmHWM) and, apart, the largest
+peak RSS among its own children (the parse workers).
 Targets: >= 1,000 messages/s and < 200 MB.
 
-To show where the time goes it also measures, on the same messages: parse() alone, Store.record()
-alone (into another SQLite file), and the poller's own machinery (search, fetch, runner loop,
+To show where the time goes it also measures, on the same messages: parse() alone, recording
+alone (into other SQLite files; Store.record() per message, and Store.record_many() in batches
+of --batch-size as the poll does), and the poller's own machinery (search, fetch, runner loop,
 MOVE) with parse and record replaced by no-ops, over a second copy of the messages.
+The machine's load average is printed with the figures: other work on it changes them.
 """
 
 from __future__ import annotations
@@ -42,8 +45,11 @@ from returnpath.cli import app
 try:
     app(sys.argv[1:], prog_name="returnpath")
 finally:
+    import resource
     with open("/proc/self/status") as fh:
         hwm = next(line.split()[1] for line in fh if line.startswith("VmHWM:"))
+    print("CHILDREN_MAXRSS_KB", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+          file=sys.stderr)
     print("MAXRSS_KB", hwm, file=sys.stderr)
 """
 
@@ -84,6 +90,9 @@ class NullStore:
     def record(self, raw: object, result: object) -> object:
         return None
 
+    def record_many(self, items: list[object]) -> list[object]:
+        return [None] * len(items)
+
     def checkpoint(self, source: str, folder: str) -> None:
         return None
 
@@ -104,11 +113,13 @@ def null_poll(server: DovecotServer, folder: str, batch: int) -> tuple[int, floa
     store = NullStore()
     started = time.perf_counter()
     with ImapMailbox(MailboxConfig(**settings), store) as box:
-        summary = runner.run_mailbox(box, store)
+        summary = runner.run_mailbox(box, store, parse_workers=0)
     return summary.seen, time.perf_counter() - started
 
 
-def parse_and_record_rates(messages: list[bytes], work: Path) -> tuple[float, float]:
+def parse_and_record_rates(
+    messages: list[bytes], work: Path, batch: int
+) -> tuple[float, float, float]:
     from returnpath.model import RawMessage
     from returnpath.parsers import parse
     from returnpath.storage import open_store
@@ -123,7 +134,15 @@ def parse_and_record_rates(messages: list[bytes], work: Path) -> tuple[float, fl
         store.record(RawMessage("record-only", "INBOX", 1, uid, m), r)
     record_rate = len(sample) / (time.perf_counter() - started)
     store.close()
-    return parse_rate, record_rate
+    store = open_store(f"sqlite:///{work / 'record-many.db'}")
+    items = [(RawMessage("record-many", "INBOX", 1, uid, m), r)
+             for uid, (m, r) in enumerate(zip(sample, results, strict=True), 1)]
+    started = time.perf_counter()
+    for k in range(0, len(items), batch):
+        store.record_many(items[k : k + batch])
+    many_rate = len(sample) / (time.perf_counter() - started)
+    store.close()
+    return parse_rate, record_rate, many_rate
 
 
 def main() -> int:
@@ -148,7 +167,9 @@ def main() -> int:
         server.append_many("INBOX", messages)
         append_s = time.perf_counter() - started
         server.append_many("Copy", messages)
-        parse_rate, record_rate = parse_and_record_rates(messages, work)
+        parse_rate, record_rate, many_rate = parse_and_record_rates(
+            messages, work, args.batch_size
+        )
         del messages
         fetched, fetch_s = bare_fetch(server, args.batch_size)
         null_seen, null_s = null_poll(server, "Copy", args.batch_size)
@@ -170,6 +191,7 @@ def main() -> int:
             print(done.stderr, file=sys.stderr)
             raise SystemExit(f"poll failed with exit code {done.returncode}")
         maxrss_kb = int(done.stderr.strip().splitlines()[-1].split()[1])
+        children_kb = int(done.stderr.strip().splitlines()[-2].split()[1])
         poll_line = next(
             (line for line in done.stderr.splitlines() if " event=poll " in line), ""
         )
@@ -193,13 +215,16 @@ def main() -> int:
         "poll_msgs_per_s_inside": round(args.messages / float(inner.get("seconds", "nan"))),
         "ratio_to_bare_fetch": round((args.messages / poll_s) / (fetched / fetch_s), 3),
         "peak_rss_mb": round(maxrss_kb / 1024, 1),
+        "workers_peak_rss_mb": round(children_kb / 1024, 1),
         "parse_only_msgs_per_s": round(parse_rate),
         "record_only_msgs_per_s": round(record_rate),
+        "record_many_msgs_per_s": round(many_rate),
         "poller_alone_msgs_per_s": round(null_seen / null_s),
         "recorded": int(inner.get("recorded", -1)),
         "unparsed": int(inner.get("unparsed", -1)),
         "left_in_inbox": left,
         "moved": moved,
+        "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
     if args.json:
         print(json.dumps(figures, indent=2))

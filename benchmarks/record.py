@@ -1,12 +1,14 @@
 """Recording throughput: messages/s that Store.record() writes into SQLite and PostgreSQL.
 
-    python benchmarks/record.py CORPUS_DIR [--count 2000] [--pg-url URL] [--no-pg]
+    python benchmarks/record.py CORPUS_DIR [--count 2000] [--batch 100] [--pg-url URL] [--no-pg]
 
 Reads every message under CORPUS_DIR/emails (or CORPUS_DIR; mbox files are split), parses
 each once (not timed), then replays them round-robin until --count messages were recorded,
 each with a distinct mailbox key and a distinct first header line so that its sha256 differs
 (a replay of the same bytes would be a duplicate, which records nothing). Timed separately:
-the same messages recorded a second time (the duplicate path a restarted poll takes).
+the same messages recorded a second time (the duplicate path a restarted poll takes), and the
+same workload recorded by Store.record_many() in batches of --batch messages (one transaction
+per batch, as the poller does) into a second, fresh database.
 
 PostgreSQL: --pg-url (a database it may fill), else a throw-away server started as in the
 tests (initdb/pg_ctl as the `postgres` user, 127.0.0.1, a free port, stopped by PID), else
@@ -52,6 +54,28 @@ def workload(
         raw = RawMessage("bench", "INBOX", 1, n + 1, data)
         items.append((raw, parsed[i]))
     return items
+
+
+def measure_batches(url: str, items: list[tuple[RawMessage, ParseResult]], batch: int) -> str:
+    store = open_store(url)
+    try:
+        cpu = time.process_time()
+        start = time.perf_counter()
+        created = 0
+        for k in range(0, len(items), batch):
+            created += sum(getattr(o, "created", False)
+                           for o in store.record_many(items[k : k + batch]))
+        elapsed = time.perf_counter() - start
+        cpu = time.process_time() - cpu
+        start = time.perf_counter()
+        for k in range(0, len(items), batch):
+            store.record_many(items[k : k + batch])
+        again = time.perf_counter() - start
+    finally:
+        store.close()
+    assert created == len(items), f"{created} of {len(items)} created"
+    return (f"{len(items) / elapsed:6.0f} msg/s recorded ({1000 * cpu / len(items):.2f} ms CPU/msg)"
+            f"   {len(items) / again:8.0f} msg/s duplicates   in batches of {batch}")
 
 
 def measure(
@@ -107,6 +131,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--count", type=int, default=2000, help="messages recorded per backend")
+    parser.add_argument("--batch", type=int, default=100, help="messages per record_many()")
     parser.add_argument("--pg-url", help="PostgreSQL database URL to fill (default: throw-away)")
     parser.add_argument("--no-pg", action="store_true", help="SQLite only")
     args = parser.parse_args()
@@ -123,6 +148,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="returnpath-bench-") as tmp:
         report("sqlite", measure(f"sqlite:///{tmp}/bench.db", items, memory_items), len(items))
+        print(f"{'sqlite':<11} {measure_batches(f'sqlite:///{tmp}/batch.db', items, args.batch)}")
 
     if not args.no_pg:
         if args.pg_url:
@@ -134,6 +160,8 @@ def main() -> int:
             try:
                 url = create_database(server.url(), "returnpath_bench")
                 report("postgresql", measure(url, items, memory_items), len(items))
+                url = create_database(server.url(), "returnpath_bench_batch")
+                print(f"{'postgresql':<11} {measure_batches(url, items, args.batch)}")
             finally:
                 server.stop()
 
