@@ -497,3 +497,16 @@ def test_more_languages(text, reason):
     """Scenario: unknown-user and mailbox-full replies in Dutch, Polish, Swedish, Danish,
     Russian, Chinese and German word orders are read without any status code."""
     assert _verdict(text, None).reason.value == reason
+
+
+def test_a_host_not_accepting_messages_is_never_hard():
+    """Scenario: a server that accepts no messages for now ("554 ... not accepting messages",
+    X.3.2) says nothing about the address: soft notaccept; RFC 7504's 521 stays hard."""
+    for text, status in (
+        ("554 mx.example.org ESMTP not accepting messages", None),
+        ("554 5.3.2 Requested action not taken", "5.3.2"),
+    ):
+        v = _verdict(text, status)
+        assert (v.category, v.reason) == (Category.SOFT, Reason.NOT_ACCEPT), text
+    v = _verdict("521 5.3.2 mx.example.org does not accept mail", "5.3.2")
+    assert (v.category, v.reason) == (Category.HARD, Reason.NOT_ACCEPT)
