@@ -459,6 +459,9 @@ def test_too_many_invalid_recipients_is_a_block_not_an_unknown_user():
         ("550 Return path address does not exist", None),
         ("550 5.1.1 Sorry, your email address is unknown to us", "5.1.1"),
         ("550 5.7.1 Access denied: your account does not exist on this relay", "5.7.1"),
+        ("550 L'expéditeur n'existe pas", None),
+        ("550 Absender unbekannt", None),
+        ("550 El remitente no existe", None),
     ],
 )
 def test_sender_side_nonexistence_is_never_hard(text, status):
