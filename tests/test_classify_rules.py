@@ -494,11 +494,15 @@ def test_words_about_our_host_or_lists_are_never_hard():
         ("552 Почтовый ящик переполнен", "mailboxfull"),
         ("552 邮箱已满", "mailboxfull"),
         ("552 Skrzynka pełna", "mailboxfull"),
+        ("該当するユーザーは存在しません", "userunknown"),
+        ("メールボックスの容量が一杯です", "mailboxfull"),
+        ("受信拒否設定によりメールを送信できません", "filtered"),
+        ("メールのサイズが大きすぎます", "mesgtoobig"),
     ],
 )
 def test_more_languages(text, reason):
-    """Scenario: unknown-user and mailbox-full replies in Dutch, Polish, Swedish, Danish,
-    Russian, Chinese and German word orders are read without any status code."""
+    """Scenario: unknown-user, mailbox-full, refusal and size replies in Dutch, Polish, Swedish,
+    Danish, Russian, Chinese, Japanese and German word orders are read without a status code."""
     assert _verdict(text, None).reason.value == reason
 
 
