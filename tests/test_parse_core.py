@@ -330,3 +330,20 @@ def test_feedback_report_with_fields_in_text_plain():
     assert [(d.recipient, d.feedback_type) for d in result.deliveries] == [
         ("Complainer@isp.example", "abuse")
     ]
+
+
+def test_utf8_text_under_a_seven_bit_label_is_read_as_utf8():
+    """Scenario: a notice labelled charset=ISO-2022-JP whose bytes are really UTF-8 (a
+    converted copy) gives its Japanese diagnostic readable, not replacement characters."""
+    raw = (
+        "From: MAILER-DAEMON@example.org\n"
+        "Subject: Undeliverable Mail\n"
+        "MIME-Version: 1.0\n"
+        'Content-Type: text/plain; charset="ISO-2022-JP"\n'
+        "Content-Transfer-Encoding: 8bit\n\n"
+        "user@example.net: 550 メールボックスが一杯です\n"
+    ).encode()
+    result = parse(raw)
+    (only,) = result.deliveries
+    assert only.diagnostic is not None and "メールボックスが一杯です" in only.diagnostic
+    assert only.verdict is not None and only.verdict.reason is Reason.MAILBOX_FULL

@@ -148,7 +148,13 @@ def part_text(part: email.message.Message) -> str:
         return str(payload)
     charset = part.get_content_charset() or "utf-8"
     try:
-        return payload.decode(charset, errors="replace")
+        return payload.decode(charset)
+    except UnicodeDecodeError:
+        # mislabelled text, typically UTF-8 under a 7-bit label (iso-2022-jp, us-ascii)
+        try:
+            return payload.decode("utf-8")
+        except UnicodeDecodeError:
+            return payload.decode(charset, errors="replace")
     except LookupError:
         try:
             return payload.decode("utf-8")
