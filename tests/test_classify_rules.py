@@ -403,6 +403,14 @@ MORE_REPLIES = [
     ("550 5.7.1 Mailbox has exceeded the limit", "5.7.1", "soft", "mailboxfull"),
     ("550 5.7.0 Sender address does not pass verification", "5.7.0", "block", "rejected"),
     (
+        "552-5.7.0 Our system detected an illegal attachment on this message.",
+        "5.7.0",
+        "block",
+        "policyviolation",
+    ),
+    ("550 5.7.1 Message contains unacceptable attachment", "5.7.1", "block", "policyviolation"),
+    ("550 5.7.1 Rejected", "5.7.1", "block", "securityerror"),
+    (
         "450 4.2.121 Recipient's per hour message receive limit from specific sender exceeded",
         "4.2.121",
         "soft",
