@@ -411,6 +411,14 @@ MORE_REPLIES = [
     ("550 5.7.1 Message contains unacceptable attachment", "5.7.1", "block", "policyviolation"),
     ("550 5.7.1 Rejected", "5.7.1", "block", "securityerror"),
     (
+        "550 5.7.1 Messages missing a valid Message-ID header are not accepted",
+        "5.7.1",
+        "soft",
+        "notcompliantrfc",
+    ),
+    ("452 4.4.5 Insufficient disk space; try again later", "4.4.5", "soft", "systemfull"),
+    ("450 4.7.1 You have exceeded your messaging limits", "4.7.1", "soft", "speeding"),
+    (
         "450 4.2.121 Recipient's per hour message receive limit from specific sender exceeded",
         "4.2.121",
         "soft",
