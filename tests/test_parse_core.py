@@ -347,3 +347,26 @@ def test_utf8_text_under_a_seven_bit_label_is_read_as_utf8():
     (only,) = result.deliveries
     assert only.diagnostic is not None and "メールボックスが一杯です" in only.diagnostic
     assert only.verdict is not None and only.verdict.reason is Reason.MAILBOX_FULL
+
+
+def test_dsn_text_that_only_lists_the_address_is_no_diagnostic():
+    """Scenario: a delay DSN with no Diagnostic-Code whose text only lists the recipient
+    gives no diagnostic (the address is not a reason); the status still decides."""
+    raw = (
+        b"From: postmaster@outlook.example.com\n"
+        b"Subject: Delivery Status Notification (Delay)\n"
+        b"MIME-Version: 1.0\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\n\n'
+        b"--B\nContent-Type: text/plain\n\n"
+        b"Delivery to the following recipients has been delayed.\n\n"
+        b"       user@example.net\n\n"
+        b"--B\nContent-Type: message/delivery-status\n\n"
+        b"Reporting-MTA: dns;mx.outlook.example.com\n\n"
+        b"Final-Recipient: rfc822;user@example.net\nAction: delayed\nStatus: 4.4.7\n\n"
+        b"--B--\n"
+    )
+    (only,) = parse(raw).deliveries
+    assert only.recipient == "user@example.net"
+    assert not only.diagnostic
+    assert only.verdict is not None
+    assert (only.verdict.category, only.verdict.reason) == (Category.DEFERRAL, Reason.EXPIRED)

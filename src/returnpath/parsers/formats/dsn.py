@@ -142,7 +142,7 @@ def _with_text(delivery: Delivery, names: tuple[str, ...], text: str, only: bool
         command = last_command(text)
     if command and not delivery.smtp_command:
         changes["smtp_command"] = command
-    if not delivery.diagnostic:
+    if not delivery.diagnostic and _says_something(paragraph):
         changes["diagnostic"] = paragraph
         code, status = diagnostic_codes(paragraph)
         if code and not delivery.reply_code:
@@ -152,6 +152,14 @@ def _with_text(delivery: Delivery, names: tuple[str, ...], text: str, only: bool
                 status if status[0] == (delivery.status or status)[0] else (delivery.status)
             )
     return replace(delivery, **changes) if changes else delivery
+
+
+_ADDRESS = re.compile(r"\S+@\S+")
+
+
+def _says_something(paragraph: str) -> bool:
+    """Whether a paragraph says more than the address it names (a bare list item does not)."""
+    return len(_ADDRESS.sub(" ", paragraph).split()) >= 2
 
 
 #: The first line of a multi-line SMTP reply ("552-5.7.0 ..."): Sendmail's Diagnostic-Code
