@@ -533,3 +533,18 @@ def test_a_host_not_accepting_messages_is_never_hard():
         assert (v.category, v.reason) == (Category.SOFT, Reason.NOT_ACCEPT), text
     v = _verdict("521 5.3.2 mx.example.org does not accept mail", "5.3.2")
     assert (v.category, v.reason) == (Category.HARD, Reason.NOT_ACCEPT)
+
+
+def test_failure_without_ever_reaching_the_server_is_expired():
+    """Scenario: a failed notice whose only cause is that the server was never reached
+    (timed out, refused, unreachable) failed because the retries ran out: soft/expired;
+    the same words from a local delivery program stay a mailer error."""
+    for text in (
+        "connect to mx.example.org[192.0.2.25]:25: Connection timed out",
+        "421 Host not reachable.",
+        "connect to mx.example.org[192.0.2.25]:25: No route to host",
+    ):
+        v = _verdict(text, None)
+        assert (v.category, v.reason) == (Category.SOFT, Reason.EXPIRED), text
+    v = _verdict("x-unix; ERROR: cannot connect to the ticket database", "5.3.0")
+    assert v.reason is Reason.MAILER_ERROR
