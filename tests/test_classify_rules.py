@@ -419,6 +419,21 @@ MORE_REPLIES = [
     ("452 4.4.5 Insufficient disk space; try again later", "4.4.5", "soft", "systemfull"),
     ("450 4.7.1 You have exceeded your messaging limits", "4.7.1", "soft", "speeding"),
     (
+        "553 Sorry, your envelope sender is in my badmailfrom list (#5.7.1)",
+        None,
+        "block",
+        "rejected",
+    ),
+    ("550 We do not accept mail from dynamic IPs", None, "block", "blocked"),
+    (
+        "550 5.7.1 Mail from IP 192.0.2.1 was rejected due to listing in Spamhaus SBL",
+        "5.7.1",
+        "block",
+        "blocked",
+    ),
+    ("550 Sender IP address rejected", None, "block", "blocked"),
+    ("550 Sorry, your remotehost looks suspiciously like spammer", None, "block", "blocked"),
+    (
         "450 4.2.121 Recipient's per hour message receive limit from specific sender exceeded",
         "4.2.121",
         "soft",
