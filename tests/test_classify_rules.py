@@ -563,3 +563,23 @@ def test_failure_without_ever_reaching_the_server_is_expired():
         assert (v.category, v.reason) == (Category.SOFT, Reason.EXPIRED), text
     v = _verdict("x-unix; ERROR: cannot connect to the ticket database", "5.3.0")
     assert v.reason is Reason.MAILER_ERROR
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "550 Address not present in directory",
+        "550 a@example.org is not an active address at this host",
+        "550 No mailbox by that name is currently available",
+        "550 Nessun utente simile in questo indirizzo",
+        "550 No existe ese usuario",
+        "550 There is no one at this address",
+        "vdelivermail: invalid or unknown virtual user 'a'",
+        "553 sorry, this recipient is not in my validrcptto list (#5.7.1)",
+    ],
+)
+def test_more_unknown_user_phrasings_are_hard(text):
+    """Scenario: further ways real servers (directories, vpopmail, qmail rcpt lists, Italian
+    and Spanish servers) say the mailbox does not exist are hard/userunknown."""
+    v = _verdict(text, None)
+    assert (v.category, v.reason) == (Category.HARD, Reason.USER_UNKNOWN), v.rule
