@@ -583,3 +583,24 @@ def test_more_unknown_user_phrasings_are_hard(text):
     and Spanish servers) say the mailbox does not exist are hard/userunknown."""
     v = _verdict(text, None)
     assert (v.category, v.reason) == (Category.HARD, Reason.USER_UNKNOWN), v.rule
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("552 Boite du destinataire pleine", "mailboxfull"),
+        ("552 Recipient rejected: mailbox would exceed maximum allowed storage", "mailboxfull"),
+        ("550 Boite du destinataire archivee", "suspend"),
+        ("550 Recipient address rejected: temporarily inactive", "suspend"),
+        ("550 Domain mentioned in email address is unknown", "hostunknown"),
+        ("550 Recipient domain must exist", "hostunknown"),
+        ("552 Max message size exceeded", "mesgtoobig"),
+        ("552 Taille limite du message atteinte", "mesgtoobig"),
+        ("550 Blacklisted URL in message", "spamdetected"),
+        ("550 URL in content failed reputation check", "spamdetected"),
+    ],
+)
+def test_more_reason_phrasings(text, reason):
+    """Scenario: further real phrasings of full and archived mailboxes, unknown domains,
+    oversized messages and listed links in the content get their reasons."""
+    assert _verdict(text, None).reason.value == reason
