@@ -533,6 +533,14 @@ def test_sendmail_v5_host_failure_names_the_originals_recipients_there():
     assert (verdict.category, verdict.reason) == (Category.SOFT, Reason.EXPIRED)
 
 
+def test_sendmail_v5_host_failure_at_an_mx_host():
+    """Scenario: the failed host is the recipient domain's MX ("mx.example.net" for
+    user@example.net): the original's recipient there failed."""
+    notice = SENDMAIL_V5_HOST.replace("421 example.net (smtp)", "421 mx.example.net (smtp)")
+    (only,) = sendmail.extract(mail(notice)).deliveries
+    assert only.recipient == "user@example.net"
+
+
 def test_sendmail_warning_is_delayed():
     """Scenario: "Warning: could not send message for past 4 hours" is a delay, not a failure."""
     (only,) = sendmail.extract(mail(SENDMAIL_WARNING)).deliveries

@@ -205,22 +205,25 @@ def _read_transcript(notice: str, found: dict[str, _Found]) -> None:
 
 def _read_host_failures(notice: str, text: str, subject: str, found: dict[str, _Found]) -> None:
     """Old Sendmail's host-level failure ("421 example.com (smtp)... Deferred: Connection timed
-    out"), which names no address: it concerns the original's recipients at that host. The
-    Subject ("Returned mail: Cannot send message for 4 days") tells when it gave up."""
+    out"), which names no address: it concerns the original's recipients at that host (or
+    its only recipient). The Subject ("Returned mail: Cannot send message for 4 days") tells
+    when it gave up."""
     quoted = _text.after(text, _SEPARATORS)
     head = quoted.lstrip("\n").split("\n\n", 1)[0]
     values = re.findall(r"^(?:To|Cc):(.*(?:\n[ \t].*)*)", head, re.I | re.M)
     addressed = [a.lower() for v in values for a in _text.ADDRESS.findall(v)]
-    for line in notice.split("\n"):
-        failure = _HOST_FAILURE.match(line.strip())
-        if not failure:
-            continue
+    failures = [m for m in map(_HOST_FAILURE.match, map(str.strip, notice.split("\n"))) if m]
+    for failure in failures:
         host = failure.group(2).lower().rstrip(".")
         for address in addressed:
             domain = address.rsplit("@", 1)[1]
-            if domain == host or domain.endswith("." + host):
+            # the host is the domain itself, one of its MX hosts, or a parent of it
+            if domain == host or host.endswith("." + domain) or domain.endswith("." + host):
                 entry = found.setdefault(address, _Found())
                 entry.reply = entry.reply or failure.group(0)
+    if failures and not found and len(addressed) == 1:
+        # an MX under another name: the original's only addressee is the one that failed
+        found.setdefault(addressed[0], _Found()).reply = failures[0].group(0)
     gave_up = _GAVE_UP.search(subject)
     if gave_up:
         for entry in found.values():
