@@ -507,6 +507,11 @@ def test_too_many_invalid_recipients_is_a_block_not_an_unknown_user():
         ("550 L'expéditeur n'existe pas", None),
         ("550 Absender unbekannt", None),
         ("550 El remitente no existe", None),
+        ("550 BATV failed to verify", None),
+        ("550 Null sender is not allowed", None),
+        ("550 Returned mail not accepted here", None),
+        ("554 Message rejected: Email address is not verified.", None),
+        ("550 Envelope blocked - User Entry", None),
     ],
 )
 def test_sender_side_nonexistence_is_never_hard(text, status):
