@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Iterator
@@ -10,7 +11,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from returnpath.model import Action, Category, Delivery, MessageKind, ParseResult, Reason, Verdict
+from returnpath.model import (
+    Action,
+    Category,
+    Delivery,
+    MessageKind,
+    ParseResult,
+    RawMessage,
+    Reason,
+    Verdict,
+)
 from returnpath.parsers import ParseOptions
 from returnpath.poller import runner as runner_module
 from returnpath.poller.files import FilesMailbox
@@ -86,37 +96,71 @@ def test_stop_during_a_batch_commits_and_marks_it(
         assert len(conn.execute(select(MessageRow.id)).all()) == 2
 
 
-def _verdicts(workers: int, options: ParseOptions | None = None) -> list[tuple[str, ...]]:
-    seen: list[tuple[str, ...]] = []
+def _fixture_batches() -> list[list[RawMessage]]:
     box = FilesMailbox([FIXTURES / "dsn", FIXTURES / "autoreply", FIXTURES / "arf"])
-    summary = run_mailbox(box, None, options, dry_run=True, batch_size=4,
-                          parse_workers=workers, progress=lambda raw: seen.append(
-                              (raw.path or "",)))
-    return [*seen, tuple(sorted(summary.categories.elements()))]
+    messages = list(box.fetch_new())
+    return [messages[k : k + 4] for k in range(0, len(messages), 4)]
 
 
-def test_parse_workers_give_the_same_verdicts() -> None:
-    """Scenario: the fixtures parsed by a worker process, a batch ahead, give the verdicts
-    (and order) of parsing in the runner itself."""
-    here = _verdicts(0)
-    assert len(here) > 9  # several batches of 4, so the workers do start
-    assert _verdicts(1) == here
+def _through_workers(options: ParseOptions) -> tuple[list[ParseResult], bool]:
+    """Every fixture batch through _Parsers with one worker, started and warmed up first."""
+    batches = _fixture_batches()
+    with runner_module._Parsers(options, 1, 4, logging.getLogger("returnpath.test")) as parsers:
+        parsers._start()
+        assert parsers._warm is not None
+        with contextlib.suppress(Exception):  # a failed warm-up is the fallback's business
+            parsers._warm.result(timeout=60)
+        results = [r for _, batch_results in parsers.parsed(iter(batches))
+                   for r in batch_results]
+        used = parsers._pool is not None
+    return results, used
+
+
+def test_parse_workers_give_the_same_results() -> None:
+    """Scenario: the fixtures parsed by a worker process, a batch ahead, give the results (in
+    order) of parsing in the runner itself."""
+    options = ParseOptions()
+    here = [runner_module._safe_parse(raw.data, options)
+            for batch in _fixture_batches() for raw in batch]
+    assert len(here) > 8  # several batches of 4
+    there, used = _through_workers(options)
+    assert used
+    assert there == here
 
 
 def test_workers_that_fail_fall_back_to_parsing_here() -> None:
-    """Scenario: a batch cannot be sent to the workers (options that do not pickle): it is
-    parsed in the runner's process instead, with one warning, and nothing is lost."""
+    """Scenario: work cannot be sent to the workers (options that do not pickle): every batch
+    is parsed in the runner's process instead, with one warning, and nothing is lost."""
     options = ParseOptions()
     object.__setattr__(options, "unpicklable", lambda: None)
-    expected = _verdicts(0)
+    expected = [runner_module._safe_parse(raw.data, options)
+                for batch in _fixture_batches() for raw in batch]
     handler = _Collect()
     logging.getLogger("returnpath").addHandler(handler)
     try:
-        got = _verdicts(1, options)
+        got, used = _through_workers(options)
     finally:
         logging.getLogger("returnpath").removeHandler(handler)
+    assert not used
     assert got == expected
     assert handler.events.count("parse_workers_failed") == 1
+
+
+def test_run_with_parse_workers_records_like_without(tmp_path: Path) -> None:
+    """Scenario: a backfill over the fixtures with parse workers allowed records the same
+    messages and verdicts as one that parses in the runner's process."""
+    summaries = []
+    for workers in (0, 1):
+        store = open_store(f"sqlite:///{tmp_path / f'w{workers}.db'}")
+        try:
+            box = FilesMailbox([FIXTURES])
+            summaries.append(run_mailbox(box, store, batch_size=8, parse_workers=workers))
+        finally:
+            store.close()
+    plain, pooled = summaries
+    assert plain.seen > 16 and plain.errors == 0
+    assert (pooled.seen, pooled.recorded, pooled.unparsed, pooled.categories) == (
+        plain.seen, plain.recorded, plain.unparsed, plain.categories)
 
 
 class _Collect(logging.Handler):

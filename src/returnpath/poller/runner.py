@@ -163,6 +163,7 @@ class _Parsers:
         self.size = size
         self.logger = logger
         self._pool: ProcessPoolExecutor | None = None
+        self._warm: Future[list[ParseResult]] | None = None
 
     def __enter__(self) -> _Parsers:
         return self
@@ -177,13 +178,13 @@ class _Parsers:
     ) -> Iterator[tuple[list[RawMessage], list[ParseResult]]]:
         pending: deque[tuple[list[RawMessage], list[Future[list[ParseResult]]]]] = deque()
         for batch in batches:
-            futures = self._submit(batch) if self._pool is not None else []
+            futures = self._submit(batch) if self._ready() else []
             pending.append((batch, futures))
             if self._pool is None and self.workers and len(batch) >= self.size:
                 # A full batch: more mail is likely, and the workers start while this batch
                 # is parsed and recorded here.
                 self._start()
-            while len(pending) > (1 if self._pool is not None else 0):
+            while len(pending) > (1 if futures else 0):
                 yield self._results(*pending.popleft())
         while pending:
             yield self._results(*pending.popleft())
@@ -195,9 +196,19 @@ class _Parsers:
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_worker_started,
             )
-            self._pool.submit(_parse_all, [], self.options)  # start the workers now
+            # Start the workers now; batches are parsed here until they are up.
+            self._warm = self._pool.submit(_parse_all, [], self.options)
         except Exception as exc:  # no processes here (a sandbox): parse in this process
             self._give_up(exc)
+
+    def _ready(self) -> bool:
+        if self._pool is None or self._warm is None or not self._warm.done():
+            return False
+        error = self._warm.exception()
+        if error is not None:
+            self._give_up(error)
+            return False
+        return True
 
     def _submit(self, batch: list[RawMessage]) -> list[Future[list[ParseResult]]]:
         assert self._pool is not None
