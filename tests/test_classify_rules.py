@@ -617,6 +617,8 @@ def test_more_unknown_user_phrasings_are_hard(text):
         ("552 Taille limite du message atteinte", "mesgtoobig"),
         ("550 Blacklisted URL in message", "spamdetected"),
         ("550 URL in content failed reputation check", "spamdetected"),
+        ("550 Because the recipient is not accepting mail with attachments", "policyviolation"),
+        ("550 Message bounced due to organizational settings", "policyviolation"),
     ],
 )
 def test_more_reason_phrasings(text, reason):
