@@ -1154,6 +1154,21 @@ def test_textbounce_reply_after_address():
     assert only.original_message_id == "<orig-16@example.com>"
 
 
+def test_textbounce_notice_that_keeps_trying_is_a_delay():
+    """Scenario: an appliance's notice saying "Delivery attempts will continue" is a delay,
+    not a failure, whatever its Subject."""
+    notice = (
+        "From: Mail Delivery System <postmaster@relay.example.org>\n"
+        "Subject: Delivery Status Notification\n\n"
+        "Your message could not be delivered yet to:\n\n"
+        "user@example.net: 451 4.7.1 Greylisted, try again later\n\n"
+        "Delivery attempts will continue to be made for 2 days.\n"
+    )
+    (only,) = textbounce.extract(mail(notice)).deliveries
+    assert only.recipient == "user@example.net"
+    assert only.action is Action.DELAYED
+
+
 def test_textbounce_reason_on_following_lines():
     """Scenario: the address stands alone; the reason follows under "For the following reason:"."""
     (only,) = textbounce.extract(mail(APPLIANCE_REASON_BELOW)).deliveries

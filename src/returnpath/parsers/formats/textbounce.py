@@ -63,7 +63,8 @@ _QUOTED_HEADERS = re.compile(r"^(?:Received|Return-Path|Message-ID|DKIM-Signatur
 _REPLY = re.compile(r"(?<![\d.\w-])[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\b)?.{4,}")
 _DELAY = re.compile(
     r"delayed|will be retried|still trying|not yet been delivered|will continue to try"
-    r"|temporary failure report|warning message only",
+    r"|temporary failure report|warning message only|attempts will continue|will keep trying"
+    r"|still being retried",
     re.I,
 )
 # Header-like lines quoted in the notice: their addresses are message ids and senders.
