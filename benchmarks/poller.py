@@ -46,6 +46,9 @@ try:
     app(sys.argv[1:], prog_name="returnpath")
 finally:
     import resource
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print("CPU_S", own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime, file=sys.stderr)
     with open("/proc/self/status") as fh:
         hwm = next(line.split()[1] for line in fh if line.startswith("VmHWM:"))
     print("CHILDREN_MAXRSS_KB", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
@@ -192,6 +195,8 @@ def main() -> int:
             raise SystemExit(f"poll failed with exit code {done.returncode}")
         maxrss_kb = int(done.stderr.strip().splitlines()[-1].split()[1])
         children_kb = int(done.stderr.strip().splitlines()[-2].split()[1])
+        cpu_line = next(line for line in done.stderr.splitlines() if line.startswith("CPU_S"))
+        cpu_main, cpu_workers = (float(x) for x in cpu_line.split()[1:])
         poll_line = next(
             (line for line in done.stderr.splitlines() if " event=poll " in line), ""
         )
@@ -214,6 +219,8 @@ def main() -> int:
         "poll_msgs_per_s": round(args.messages / poll_s),
         "poll_msgs_per_s_inside": round(args.messages / float(inner.get("seconds", "nan"))),
         "ratio_to_bare_fetch": round((args.messages / poll_s) / (fetched / fetch_s), 3),
+        "poll_cpu_ms_per_msg": round(1000 * cpu_main / args.messages, 3),
+        "workers_cpu_ms_per_msg": round(1000 * cpu_workers / args.messages, 3),
         "peak_rss_mb": round(maxrss_kb / 1024, 1),
         "workers_peak_rss_mb": round(children_kb / 1024, 1),
         "parse_only_msgs_per_s": round(parse_rate),
