@@ -342,7 +342,11 @@ class Message:
         copy of the original: formats cut at their own separators).
         """
         if not self.msg.is_multipart():
-            return part_text(self.msg)[:TEXT_LIMIT]
+            body = part_text(self.msg)
+            if self.msg.get_content_type() == "text/html":
+                # webmail providers (QQ, NetEase, Naver) send their notices as HTML alone
+                body = html_to_text(body[: 4 * TEXT_LIMIT])
+            return body[:TEXT_LIMIT]
         chunks: list[str] = []
         size = 0
         for p, ctype in self.walk:
@@ -509,7 +513,11 @@ def paragraph_about(text: str, recipient: str, limit: int = 1000) -> str | None:
 
 
 _TAG = re.compile(r"<[^<>]{1,2000}>")  # bounded: a stray "<" must not scan to the end
-_BLOCK = re.compile(r"<\s*(br|p|div|tr|li|h\d)\b[^<>]{0,2000}>", re.I)
+# The line break written after a tag in the source goes with it: "<br>\n" is one break.
+_BLOCK = re.compile(r"<\s*(br|p|div|tr|li|h\d)\b[^<>]{0,2000}>[ \t]*\r?\n?", re.I)
+
+
+_CELL_END = re.compile(r"<\s*/\s*t[dh]\s*>", re.I)
 
 
 def html_to_text(html: str) -> str:
@@ -517,5 +525,6 @@ def html_to_text(html: str) -> str:
     import html as html_lib
 
     text = _BLOCK.sub("\n", html)
+    text = _CELL_END.sub("\t", text)  # table cells ("Recipient" | address) stay apart
     text = _TAG.sub("", text)
     return html_lib.unescape(text)

@@ -55,6 +55,13 @@ _HOST = re.compile(
     r"|\b(?:connect to|connection with|conversation with)\s+([\w.-]+)\[[^\]]*\]",
     re.I,
 )
+# A failure paragraph as Postfix's SMTP client writes it. Sites that translate Postfix's
+# bounce template (bounce.cf) change the words around these paragraphs, never the paragraphs.
+_OWN_PARAGRAPH = re.compile(
+    rf"^<{_text._ADDR}>(?:\s*\(expanded\s+from\s+<[^>\n]*>\))?:\s+(?:host\s+\S+\s+"
+    r"(?:said|refused\s+to\s+talk\s+to\s+me):|connect\s+to\s+\S+\[[^\]\n]*\]:\d*\s)",
+    re.M | re.I,
+)
 _TRANSCRIPT_IN = re.compile(r"^\s*In:\s+(.*)$")
 _TRANSCRIPT_OUT = re.compile(r"^\s*Out:\s+([45]\d\d[ -].*)$")
 _RCPT_TO = re.compile(rf"^RCPT TO:\s*<({_text._ADDR})>", re.I)
@@ -67,7 +74,8 @@ def extract(msg: Message) -> Extraction:
         return _smtpd_transcript(text)
     if not any(sig in text for sig in _SIGNATURES):
         subject = _text.subject(msg)
-        if not any(s in subject for s in _SUBJECTS) or not any(m in text for m in _MARKERS):
+        templated = any(s in subject for s in _SUBJECTS) and any(m in text for m in _MARKERS)
+        if not templated and not _own_paragraph(msg, text):
             return NOT_MINE
     delayed = "THIS IS A WARNING ONLY" in text or "Delayed Mail" in _text.subject(msg)
     notice = _text.cut(text, _SEPARATORS)
@@ -94,6 +102,13 @@ def extract(msg: Message) -> Extraction:
     if not deliveries:
         return NOT_MINE
     return Extraction(kind=MessageKind.BOUNCE, deliveries=_text.unique(deliveries))
+
+
+def _own_paragraph(msg: Message, text: str) -> bool:
+    """Whether a notice without Postfix's English template still has its failure paragraphs."""
+    if (" said:" not in text and "connect to " not in text) or not _text.from_daemon(msg):
+        return False
+    return _OWN_PARAGRAPH.search(text) is not None
 
 
 def _delivery(recipient: str, rest: str, action: Action, message_id: str | None) -> Delivery:

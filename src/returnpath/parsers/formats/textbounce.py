@@ -30,7 +30,12 @@ _SUBJECTS = re.compile(
     r"|mail delivery|non[- ]?delivery|could not be delivered|delivery problem|failed delivery"
     r"|unzustellbar|nicht zustellbar|non remis|non recapitabile|no se puede entregar"
     r"|onbestelbaar|error sending|mail system error|returned to sender|delivery error"
-    r"|delivery has failed|could not send|not delivered",
+    r"|delivery has failed|could not send|not delivered|mail failure|systematic bounce"
+    # Chinese (QQ, NetEase: "退信", "系统退信"), Korean ("발송 실패"), Japanese, Russian,
+    # Portuguese, Polish, Swedish and Czech failure subjects
+    r"|退信|发送失败|발송\s*실패|전송\s*실패|配信(?:エラー|失敗|不能)|不達|送信エラー"
+    r"|недоставлен|не доставлен|não entregue|nao entregue|niedostarcz|kunde inte levereras"
+    r"|nedoručiteln",
     re.I,
 )
 # A positive notification ("Delivery Status Notification (Relay)", "Delivered: hello") names
@@ -80,6 +85,15 @@ _UNDERLINE = re.compile(r"^\s*(?:={3,}|-{3,})\s*$")
 _BOILERPLATE = re.compile(
     r"automatically generated|delivery status notification|^this is the mail (?:system|delivery)"
     r"|following (?:recipients?|addresses?)\b.*:$",
+    re.I,
+)
+# What may stand beside an address on its line without saying why it failed: a label
+# ("Recipient:", "收件人：", "받는 사람") or "Failed to deliver to '<x>'" (CommuniGate Pro).
+_LABEL = re.compile(
+    r"^(?:(?:final[- ]|original[- ])?recipients?(?: address)?|to|an|à|a|destinataire|empfänger"
+    r"|destinatario|destinatário|adressat|收件人|收信人|받는\s*사람|수신자|宛先|送信先"
+    r"|failed to deliver to|could not (?:be )?deliver(?:ed)? to|unable to deliver (?:message )?to"
+    r"|undeliverable to|delivery to|message to)\W*$",
     re.I,
 )
 _NOT_RECIPIENT = ("mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon")
@@ -171,10 +185,10 @@ def _diagnostic(lines: list[str], index: int, match: re.Match[str]) -> str | Non
             break
         reply = _REPLY.search(line)
         if reply:
-            return _balanced(reply.group(0))
+            return _balanced(_continued(reply.group(0), lines, index + offset))
     line = lines[index]  # the match's offsets are in the unstripped line
-    rest = (line[: match.start()] + line[match.end() :]).strip(" <>:;,.()*\t")
-    if len(rest.split()) >= 2:
+    rest = _text.ADDRESS.sub(" ", line).strip(" <>:;,.()*\t'\"\uff1a\uff0c")
+    if len(rest.split()) >= 2 and not _LABEL.match(rest):
         return _balanced(line.strip(" *\t"))
     following: list[str] = []
     for offset, line in enumerate(lines[index + 1 : index + 8], start=index + 1):
@@ -182,7 +196,7 @@ def _diagnostic(lines: list[str], index: int, match: re.Match[str]) -> str | Non
         if offset + 1 < len(lines) and _UNDERLINE.match(lines[offset + 1]):
             break  # a section heading ("Additional Information" over "=====") starts
         if not stripped:
-            if following and not following[-1].endswith(":"):
+            if following and not following[-1].endswith((":", "\uff1a")):  # also "："
                 break
             continue
         if _text.ADDRESS_LINE.match(line) or not any(c.isalpha() for c in stripped):
@@ -202,6 +216,21 @@ def _diagnostic(lines: list[str], index: int, match: re.Match[str]) -> str | Non
     before = [b.strip() for b in lines[max(0, index - 6) : index] if b.strip()]
     before = [b for b in before if not _text.ADDRESS.search(b) and not _BOILERPLATE.search(b)]
     return " ".join(before[-3:]) or rest or None
+
+
+def _continued(reply: str, lines: list[str], index: int) -> str:
+    """A reply wrapped onto indented lines below it ("550 5.1.1" / "    <x>: User unknown"),
+    joined; a reply that ends its line mid-sentence is otherwise cut to its bare code."""
+    parts = [reply.rstrip()]
+    indent = len(lines[index]) - len(lines[index].lstrip())
+    for line in lines[index + 1 : index + 5]:
+        stripped = line.lstrip()
+        if len(line) - len(stripped) <= indent or not stripped or _text.ADDRESS_LINE.match(line):
+            break
+        if _REPLY.match(line.strip()) and line.strip()[:3] != reply[:3]:
+            break  # another recipient's reply
+        parts.append(line.strip())
+    return _text.squeeze_reply(" ".join(parts)) if len(parts) > 1 else reply
 
 
 def _balanced(text: str) -> str:
