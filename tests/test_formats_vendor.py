@@ -21,6 +21,7 @@ from returnpath.parsers.formats import (
     gmx,
     googlegroups,
     kddi,
+    mdaemon,
     messagingserver,
     mfilter,
     mimecast,
@@ -62,6 +63,7 @@ VENDOR_MODULES: list[ModuleType] = [
     zoho,
     messagingserver,
     trendmicro,
+    mdaemon,
     textbounce,
 ]
 
@@ -1688,6 +1690,133 @@ def test_trendmicro_transcript():
     assert only.recipient == "user@example.net"
     assert only.diagnostic == "550 5.1.1 <user@example.net>... User unknown"
     assert only.smtp_command == "RCPT"
+
+
+# --------------------------------------------------------------------------- mdaemon
+
+MDAEMON_DATA = """
+From: "MDaemon at mail.example.com" <MDaemon@mail.example.com>
+To: sender@example.com
+Subject: Permanent Delivery Failure
+X-MDDSN-Message: Yes
+Content-Type: text/plain; charset=us-ascii
+
+The attached message had PERMANENT fatal delivery errors!
+
+  --- Session Transcript ---
+ Mon 2026-03-02 09:00:01: *  To: user@example.net, other@example.net
+ Mon 2026-03-02 09:00:01: *  Message-ID: <orig-31@example.com>
+ Mon 2026-03-02 09:00:02: <-- 220 mx.example.net ESMTP
+ Mon 2026-03-02 09:00:02: --> RCPT To:<user@example.net>
+ Mon 2026-03-02 09:00:02: <-- 550 5.1.1 <user@example.net>: User unknown
+ Mon 2026-03-02 09:00:02: --> RCPT To:<other@example.net>
+ Mon 2026-03-02 09:00:02: <-- 250 2.1.5 Ok
+ Mon 2026-03-02 09:00:02: --> DATA
+ Mon 2026-03-02 09:00:03: <-- 554 5.7.1 Message rejected as spam
+  --- End Transcript ---
+"""
+
+MDAEMON_NO_MX = """
+From: "MDaemon at mail.example.com" <MDaemon@mail.example.com>
+To: sender@example.com
+Subject: Warning: Temporary Delivery Failure
+Content-Type: text/plain; charset=us-ascii
+
+This is a warning message only.  The message will be retried later.
+
+  --- Session Transcript ---
+ Mon 2026-03-02 09:00:01: *  To: user@example.net
+ Mon 2026-03-02 09:00:01: Resolving MX records for [example.net] (DNS Server: 192.0.2.53)...
+ Mon 2026-03-02 09:00:01: *** Error: no MX or A records found for [example.net]
+  --- End Transcript ---
+"""
+
+
+def test_mdaemon_rcpt_and_data_refusals():
+    """Scenario: one recipient refused at RCPT, the other accepted then refused after DATA."""
+    first, second = mdaemon.extract(mail(MDAEMON_DATA)).deliveries
+    assert (first.recipient, first.status, first.smtp_command) == (
+        "user@example.net",
+        "5.1.1",
+        "RCPT",
+    )
+    assert first.diagnostic == "550 5.1.1 <user@example.net>: User unknown"
+    assert second.recipient == "other@example.net"
+    assert second.diagnostic == "554 5.7.1 Message rejected as spam"
+    assert first.action is Action.FAILED
+    assert first.original_message_id == "<orig-31@example.com>"
+
+
+def test_mdaemon_warning_without_a_connection():
+    """Scenario: a delay warning whose transcript never reached RCPT names the To: address."""
+    (only,) = mdaemon.extract(mail(MDAEMON_NO_MX)).deliveries
+    assert only.recipient == "user@example.net"
+    assert only.action is Action.DELAYED
+    assert only.diagnostic == "Error: no MX or A records found for [example.net]"
+
+
+# --------------------------------------------------------------------------- translated templates
+
+POSTFIX_TRANSLATED = """
+From: MAILER-DAEMON@mail.example.org (Mail Delivery System)
+To: sender@example.com
+Subject: Unzustellbare Nachricht
+Content-Type: text/plain; charset=utf-8
+
+Dies ist das Mailsystem auf Host mail.example.org.
+
+<user@example.net>: host mx.example.net[198.51.100.4] said: 550 5.1.1
+    <user@example.net>: Recipient address rejected: User unknown (in reply
+    to RCPT TO command)
+"""
+
+
+def test_postfix_paragraph_under_a_translated_template():
+    """Scenario: a German bounce.cf template around Postfix's own failure paragraph."""
+    (only,) = postfix.extract(mail(POSTFIX_TRANSLATED)).deliveries
+    assert only.recipient == "user@example.net"
+    assert (
+        only.diagnostic == "550 5.1.1 <user@example.net>: Recipient address rejected: User unknown"
+    )
+    assert (only.remote_mta, only.smtp_command) == ("mx.example.net", "RCPT")
+
+
+HTML_ONLY_TABLE = """
+From: "MAILER-DAEMON" <mailer-daemon@mail.example.org>
+To: sender@example.com
+Subject: =?UTF-8?B?66mU7J28IOuwnOyGoSDsi6TtjKg=?=
+Content-Type: text/html; charset=UTF-8
+
+<html><body><table>
+<tr><td>Recipient</td><td>user@example.net</td></tr>
+<tr><td>Reason</td><td>550 5.1.1 &lt;user@example.net&gt;: User unknown</td></tr>
+</table></body></html>
+"""
+
+LABEL_BESIDE_ADDRESS = """
+From: MAILER-DAEMON@mail.example.org
+To: sender@example.com
+Subject: Undeliverable mail: hello
+Content-Type: text/plain; charset=utf-8
+
+Failed to deliver to '<user@example.net>'
+LOCAL module(account user) reports:
+ account is full (quota exceeded)
+"""
+
+
+def test_textbounce_html_only_notice_with_table():
+    """Scenario: an HTML-only notice (Korean Subject) puts the address and reply in table cells."""
+    (only,) = textbounce.extract(mail(HTML_ONLY_TABLE)).deliveries
+    assert only.recipient == "user@example.net"
+    assert only.diagnostic == "550 5.1.1 <user@example.net>: User unknown"
+
+
+def test_textbounce_label_beside_the_address_is_not_the_reason():
+    """Scenario: "Failed to deliver to '<x>'" says nothing; the module's report below does."""
+    (only,) = textbounce.extract(mail(LABEL_BESIDE_ADDRESS)).deliveries
+    assert only.recipient == "user@example.net"
+    assert "account is full" in (only.diagnostic or "")
 
 
 # --------------------------------------------------------------------------- line endings

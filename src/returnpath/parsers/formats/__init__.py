@@ -23,6 +23,7 @@ from returnpath.parsers.formats import (
     gmx,
     googlegroups,
     kddi,
+    mdaemon,
     messagingserver,
     mfilter,
     mimecast,
@@ -70,6 +71,7 @@ FORMATS: list[ModuleType] = [
     zoho,  # before textbounce: its lines carry the reply code
     messagingserver,  # Oracle / Sun Messaging Server, when its DSN part is empty
     trendmicro,  # InterScan Messaging Security
+    mdaemon,  # its session transcript, before textbounce reads the transcript's addresses
     # any other mail system's text bounce: after every named format, before the last resorts
     textbounce,
     # --- last resorts

@@ -80,6 +80,8 @@ _HEADER_LINE = re.compile(
 )
 # "(expanded from <alias>)", "generated from alias": the address the sender used, not the failure.
 _ALIAS_BEFORE = re.compile(r"(?:expanded|generated|forwarded|redirected) from\s*<?$", re.I)
+# A message id quoted inside a line ("12:00:01: *  Message-ID: <id@host>"): not an address.
+_ID_BEFORE = re.compile(r"(?:message-id|in-reply-to|references)\s*:\s*<?$", re.I)
 _UNDERLINE = re.compile(r"^\s*(?:={3,}|-{3,})\s*$")
 # Lines every notice carries whatever went wrong: they are not the reason.
 _BOILERPLATE = re.compile(
@@ -138,7 +140,8 @@ def extract(msg: Message) -> Extraction:
             candidates += 1
             if candidates > MAX_CANDIDATES:
                 break
-            if _ALIAS_BEFORE.search(line[max(0, match.start() - 24) : match.start()]):
+            before = line[max(0, match.start() - 24) : match.start()]
+            if _ALIAS_BEFORE.search(before) or _ID_BEFORE.search(before):
                 continue
             address = match.group(0).strip(".'`").lower()
             if address in own or address.split("@")[0] in _NOT_RECIPIENT:
