@@ -8,6 +8,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from returnpath.parsers.formats import (
+    amavis,
     amazonses,
     apachejames,
     arf,
@@ -71,6 +72,7 @@ FORMATS: list[ModuleType] = [
     zoho,  # before textbounce: its lines carry the reply code
     messagingserver,  # Oracle / Sun Messaging Server, when its DSN part is empty
     trendmicro,  # InterScan Messaging Security
+    amavis,  # amavis content-filter notices without a delivery-status part
     mdaemon,  # its session transcript, before textbounce reads the transcript's addresses
     # any other mail system's text bounce: after every named format, before the last resorts
     textbounce,

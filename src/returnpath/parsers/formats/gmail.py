@@ -33,6 +33,7 @@ _DETAILS = re.compile(
     r"^Technical details of (?:permanent|temporary) failure:[ \t]*(?:=20)?$", re.M
 )
 _RETURNED = re.compile(r"The error that the other server returned was:\s*", re.I)
+_REASON = re.compile(r"^(?:reason|error|diagnostic|details?)\s*:\s*", re.I)
 _STATE = re.compile(r"\s*\(state \d+\)\.?\s*$")
 _MX = re.compile(r"\[\(\d+\)\s+([\w.-]+?)\.?\s+\[")
 
@@ -55,7 +56,9 @@ def extract(msg: Message) -> Extraction:
     action = Action.FAILED if "permanently" in outcome else Action.DELAYED
     notice = _text.cut(text, _SEPARATORS)
     recipients: list[str] = []
-    for line in notice[heading.end() :].split("\n"):
+    lines = notice[heading.end() :].split("\n")
+    rest = 0
+    for rest, line in enumerate(lines):  # noqa: B007 - where the list ends is read below
         if not line.strip():
             if recipients:
                 break
@@ -75,6 +78,11 @@ def extract(msg: Message) -> Extraction:
         diagnostic = _STATE.sub("", body[returned.end() :] if returned else body)
         mx = _MX.search(body)
         remote_mta = mx.group(1) if mx else None
+    else:
+        # Servers that borrowed Gmail's heading (SmarterMail and others) give the reason in
+        # the paragraph after the list of recipients ("Reason: 550 5.1.1 ...").
+        following = "\n".join(lines[rest:]).strip().split("\n\n", 1)[0]
+        diagnostic = _REASON.sub("", _text.unfold(following)) or None
     message_id = _text.original_message_id(msg, _text.after(text, _SEPARATORS))
     deliveries = tuple(
         _text.delivery(

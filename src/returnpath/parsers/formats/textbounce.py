@@ -35,7 +35,10 @@ _SUBJECTS = re.compile(
     # Portuguese, Polish, Swedish and Czech failure subjects
     r"|退信|发送失败|발송\s*실패|전송\s*실패|配信(?:エラー|失敗|不能)|不達|送信エラー"
     r"|недоставлен|не доставлен|não entregue|nao entregue|niedostarcz|kunde inte levereras"
-    r"|nedoručiteln",
+    r"|nedoručiteln"
+    # content filters (Barracuda, amavis) name what they stopped
+    r"|message (?:you sent )?(?:was )?blocked|blocked by our|banned contents? from you"
+    r"|virus .{0,80}in (?:e-?)?mail from you|unsolicited bulk e-?mail",
     re.I,
 )
 # A positive notification ("Delivery Status Notification (Relay)", "Delivered: hello") names
@@ -95,14 +98,14 @@ _LABEL = re.compile(
     r"^(?:(?:final[- ]|original[- ])?recipients?(?: address)?|to|an|à|a|destinataire|empfänger"
     r"|destinatario|destinatário|adressat|收件人|收信人|받는\s*사람|수신자|宛先|送信先"
     r"|failed to deliver to|could not (?:be )?deliver(?:ed)? to|unable to deliver (?:message )?to"
-    r"|undeliverable to|delivery to|message to)\W*$",
+    r"|undeliverable to|delivery to|(?:your )?message to)\W*$",
     re.I,
 )
 _NOT_RECIPIENT = ("mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon")
 # Lines that give a help address ("please contact abuse@isp.example") rather than a failure.
 _HELP_LINE = re.compile(
     r"contact|assistance|questions|support|send (?:an? )?(?:e-?mail|mail) to|write to|reply to"
-    r"|abuse@|help@|\bsent by\b|\bfrom:|envelope-from|\bsender\b",
+    r"|abuse@|help@|\bsent by\b|\bfrom:|\bfrom you\b|envelope-from|\bsender\b",
     re.I,
 )
 
