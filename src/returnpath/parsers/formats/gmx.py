@@ -4,7 +4,8 @@ Recognised by "--- The header of the original message is following. ---" (the re
 headers follow it), with Exim's opening "This message was created automatically by mail
 delivery software." The failed address is alone on its line, at the margin and often in
 quotes ("user@host":); the reason follows, either under "For the following reason:" (1&1)
-or as "SMTP error from remote server after RCPT command:", "host: MX" and the reply (GMX).
+or as "SMTP error from remote server after RCPT command:", "host: MX" and the reply (GMX),
+which newer notices put on one line ("...for RCPT TO command, host: MX (IP) reason: 550 ...").
 """
 
 from __future__ import annotations
@@ -22,8 +23,12 @@ _SEPARATORS = ("--- The header of the original message is following. ---",)
 _ADDRESS_LINE = re.compile(rf'^\s*"?<?({_text._ADDR})>?"?:?\s*$')
 _HEADING = re.compile(r"^(?:The following address(?:es)? failed|.*address(?:es)?\s+failed):?\s*$")
 _NOISE = re.compile(r"^(?:For the following reason:|Reason:)\s*", re.I)
-_AFTER = re.compile(r"SMTP error from remote server (?:after|for) (\S+)(?: command)?:?\s*", re.I)
-_HOST = re.compile(r"^host:\s*(\S+)\s*", re.I)
+# Older: "...after RCPT command:" / "host: MX" / reply on three lines; newer, on one line:
+# "...for RCPT TO command, host: MX (IP) reason: 550 5.1.1 ...".
+_AFTER = re.compile(
+    r"SMTP error from remote server (?:after|for) (\S+(?: TO| FROM)?)(?: command)?[:,]?\s*", re.I
+)
+_HOST = re.compile(r"^host:\s*([\w.-]+)\s*(?:\([^)]*\)\s*)?(?:reason:\s*)?", re.I)
 
 
 def extract(msg: Message) -> Extraction:

@@ -35,7 +35,9 @@ _SUBJECTS = re.compile(
     # Portuguese, Polish, Swedish and Czech failure subjects
     r"|退信|发送失败|발송\s*실패|전송\s*실패|配信(?:エラー|失敗|不能)|不達|送信エラー"
     r"|недоставлен|не доставлен|não entregue|nao entregue|niedostarcz|kunde inte levereras"
-    r"|nedoručiteln"
+    r"|nedoručiteln|mancato recapito|non recapitat|no entregado|error de entrega"
+    r"|échec de (?:la )?(?:remise|distribution|livraison)|non délivré|zustellfehler"
+    r"|nicht zugestellt|niet afgeleverd|falha na entrega"
     # content filters (Barracuda, amavis) name what they stopped
     r"|message (?:you sent )?(?:was )?blocked|blocked by our|banned contents? from you"
     r"|virus .{0,80}in (?:e-?)?mail from you|unsolicited bulk e-?mail",
