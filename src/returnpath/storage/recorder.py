@@ -315,14 +315,21 @@ class Recorder:
     # -- the message ------------------------------------------------------------------------
 
     def record(
-        self, raw: RawMessage, result: ParseResult, sha: str, *, checkpoint: bool = True
+        self,
+        raw: RawMessage,
+        result: ParseResult,
+        sha: str,
+        *,
+        checkpoint: bool = True,
+        message_id: int | None = None,
     ) -> RecordOutcome | None:
         """Write everything; None when another writer recorded this message first.
 
         `checkpoint=False` leaves the mailbox checkpoint to the caller (a batch advances it
-        once)."""
+        once); `message_id`: the message row was inserted already (insert_messages)."""
         self.unsubscribed = []
-        message_id = self._insert_message(raw, result, sha)
+        if message_id is None:
+            message_id = self._insert_message(raw, result, sha)
         if message_id is None:
             return None
         trusted = not (self.settings.require_signed_verp and result.verp is not VerpState.VALID)
@@ -345,17 +352,36 @@ class Recorder:
             advance_checkpoint(self.conn, raw, self.now)
         return RecordOutcome(message_id, True, written, tuple(self.unsubscribed))
 
+    def insert_messages(self, rows: list[tuple[RawMessage, ParseResult, str]]) -> list[int]:
+        """Insert the message rows of a batch in one statement; their ids, in order.
+
+        A plain INSERT: a message recorded meanwhile (or twice in the batch) raises
+        IntegrityError, and the caller records message by message instead."""
+        if not rows:
+            return []
+        stmt = statement(
+            self.conn,
+            "insert_messages",
+            lambda _c: messages.insert().returning(messages.c.id, sort_by_parameter_order=True),
+        )
+        params = [self._message_params(raw, result, sha) for raw, result, sha in rows]
+        return [int(i) for i in self.conn.execute(stmt, params).scalars()]
+
     def _insert_message(self, raw: RawMessage, result: ParseResult, sha: str) -> int | None:
-        raw_bytes: bytes | None = None
-        encoding: str | None = None
-        if self.settings.store_raw:
-            raw_bytes, encoding = zlib.compress(raw.data, 6), "zlib"
         stmt = statement(
             self.conn,
             "insert_message",
             lambda c: insert_ignoring_conflicts(c, messages).returning(messages.c.id),
         )
-        params = clean_row(
+        found = self.conn.execute(stmt, self._message_params(raw, result, sha)).scalar()
+        return None if found is None else int(found)
+
+    def _message_params(self, raw: RawMessage, result: ParseResult, sha: str) -> dict[str, Any]:
+        raw_bytes: bytes | None = None
+        encoding: str | None = None
+        if self.settings.store_raw:
+            raw_bytes, encoding = zlib.compress(raw.data, 6), "zlib"
+        return clean_row(
             messages,
             dict(
                 source=raw.source,
@@ -379,8 +405,6 @@ class Recorder:
                 raw_encoding=encoding,
             ),
         )
-        found = self.conn.execute(stmt, params).scalar()
-        return None if found is None else int(found)
 
     def _occurred_at(self, raw: RawMessage, result: ParseResult) -> datetime:
         """When the returned mail arrived: the mailbox's time, else its Date, never the future."""

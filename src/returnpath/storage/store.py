@@ -150,6 +150,20 @@ class Store:
             for address in map(normalise_address, (d.recipient for d in result.deliveries))
             if address is not None
         )
+        inserted: dict[int, int] = {}
+        if not isolate:
+            # The message rows in one statement; a conflict or a bad value in any of them
+            # sends the batch to the message-by-message path.
+            new = [index for index in range(len(items)) if index not in known]
+            try:
+                ids = recorder.insert_messages(
+                    [(items[i][0], items[i][1], keys[i][4]) for i in new]
+                )
+            except (OperationalError, InterfaceError):
+                raise
+            except Exception as exc:
+                raise _MessageFailed from exc
+            inserted = dict(zip(new, ids, strict=True))
         outcomes: list[RecordOutcome | RecordFailure] = []
         for index, (raw, result) in enumerate(items):
             if index in known:
@@ -159,7 +173,8 @@ class Store:
             if isolate:
                 conn.exec_driver_sql("SAVEPOINT rp_message")
             try:
-                outcome = recorder.record(raw, result, sha, checkpoint=False)
+                outcome = recorder.record(raw, result, sha, checkpoint=False,
+                                          message_id=inserted.get(index))
             except (OperationalError, InterfaceError):
                 raise  # the database itself: the whole batch goes
             except Exception as exc:
