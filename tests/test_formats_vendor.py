@@ -1812,6 +1812,33 @@ def test_exim_local_delivery_with_generated_text():
     assert classify(only).reason is Reason.MAILER_ERROR
 
 
+REPLIES_LISTED_APART = """
+From: Mail Delivery System <Mail.Delivery.System@mx.example.org>
+To: sender@example.com
+Subject: Delivery status notification
+Content-Type: text/plain; charset=UTF-8
+
+      This is an automatically generated Delivery Status Notification.
+
+Delivery to the following recipients failed permanently:
+
+   * user@example.net
+   * other@example.net
+
+                             Technical details:
+SMTP:RCPT host 192.0.2.8: 553 5.3.0 <user@example.net>... No such user here
+SMTP:RCPT host 192.0.2.8: 552 5.2.2 <other@example.net>... Mailbox full
+"""
+
+
+def test_textbounce_reply_naming_the_recipient_wins_over_the_nearest():
+    """Scenario: recipients listed first, replies below; each reply names its own recipient."""
+    first, second = textbounce.extract(mail(REPLIES_LISTED_APART)).deliveries
+    assert (first.recipient, first.status) == ("user@example.net", "5.3.0")
+    assert (second.recipient, second.status) == ("other@example.net", "5.2.2")
+    assert second.diagnostic == "552 5.2.2 <other@example.net>... Mailbox full"
+
+
 # --------------------------------------------------------------------------- mdaemon
 
 MDAEMON_DATA = """

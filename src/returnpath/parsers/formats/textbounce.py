@@ -133,6 +133,7 @@ def extract(msg: Message) -> Extraction:
     # so very long lines are cut and the scan stops after MAX_CANDIDATES addresses (every
     # address costs a look at the lines around it).
     lines = [line[:MAX_LINE] for line in notice.split("\n")]
+    named = _replies_naming(lines)
     deliveries: list[Delivery] = []
     candidates = 0
     delayed = bool(_DELAY.search(_text.subject(msg))) or bool(_DELAY.search(notice[:2000]))
@@ -159,7 +160,7 @@ def extract(msg: Message) -> Extraction:
                 _text.delivery(
                     address,
                     fmt=NAME,
-                    diagnostic=_diagnostic(lines, index, match),
+                    diagnostic=named.get(address) or _diagnostic(lines, index, match),
                     action=Action.DELAYED if delayed else Action.FAILED,
                 )
             )
@@ -179,6 +180,24 @@ def _own_addresses(msg: Message) -> list[str]:
         address = _text.clean_address(_text.header(msg, name))
         if address:
             found.append(address)
+    return found
+
+
+def _replies_naming(lines: list[str]) -> dict[str, str]:
+    """Each address named inside a server's reply ("553 5.3.0 <x@host>... No such user"),
+    with the first such reply: where replies are listed apart from the recipients, the reply
+    that names a recipient is that recipient's, whatever its position."""
+    found: dict[str, str] = {}
+    for index, line in enumerate(lines):
+        if "@" not in line:
+            continue
+        reply = _REPLY.search(line)
+        if reply is None:
+            continue
+        for address in _text.ADDRESS.findall(reply.group(0)):
+            found.setdefault(
+                address.strip(".'`").lower(), _balanced(_continued(reply.group(0), lines, index))
+            )
     return found
 
 
