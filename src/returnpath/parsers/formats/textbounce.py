@@ -100,7 +100,8 @@ _LABEL = re.compile(
     r"^(?:(?:final[- ]|original[- ])?recipients?(?: address)?|to|an|à|a|destinataire|empfänger"
     r"|destinatario|destinatário|adressat|收件人|收信人|받는\s*사람|수신자|宛先|送信先"
     r"|failed to deliver to|could not (?:be )?deliver(?:ed)? to|unable to deliver (?:message )?to"
-    r"|undeliverable to|delivery to|(?:your )?message to)\W*$",
+    r"|undeliverable to|delivery to|(?:your )?message to|(?:the )?addresse?s? failed"
+    r"|failed (?:recipients?|addresse?s?))\W*$",
     re.I,
 )
 _NOT_RECIPIENT = ("mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon")
