@@ -1839,6 +1839,28 @@ def test_textbounce_reply_naming_the_recipient_wins_over_the_nearest():
     assert second.diagnostic == "552 5.2.2 <other@example.net>... Mailbox full"
 
 
+TYPED_RECIPIENT = """
+From: POSTMASTER@mail.example.org
+To: sender@example.com
+Subject: Message Delivery Failure
+Content-Type: text/plain; charset=us-ascii
+
+The following recipient(s) could not be reached:
+
+\tRecipient: [SMTP:user@example.net]
+\tReason: The message could not be delivered because the domain name (example.net) does \
+not appear to be registered.
+"""
+
+
+def test_textbounce_typed_address_beside_a_label_is_not_the_reason():
+    """Scenario: "Recipient: [SMTP:user@host]" says nothing; the "Reason:" line below does."""
+    (only,) = textbounce.extract(mail(TYPED_RECIPIENT)).deliveries
+    assert only.recipient == "user@example.net"
+    assert (only.diagnostic or "").startswith("Reason: The message could not be delivered")
+    assert classify(only).reason is Reason.HOST_UNKNOWN
+
+
 # --------------------------------------------------------------------------- mdaemon
 
 MDAEMON_DATA = """

@@ -104,6 +104,8 @@ _LABEL = re.compile(
     r"|failed (?:recipients?|addresse?s?))\W*$",
     re.I,
 )
+# An address type written before the address ("[SMTP:user@host]", "rfc822;user@host").
+_ADDRESS_TYPE = re.compile(r"\b(?:smtp|rfc822|mailto)\s*[:;]|[\[\]()<>]", re.I)
 _NOT_RECIPIENT = ("mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon")
 # Lines that give a help address ("please contact abuse@isp.example") rather than a failure.
 _HELP_LINE = re.compile(
@@ -215,7 +217,8 @@ def _diagnostic(lines: list[str], index: int, match: re.Match[str]) -> str | Non
         if reply:
             return _balanced(_continued(reply.group(0), lines, index + offset))
     line = lines[index]  # the match's offsets are in the unstripped line
-    rest = _text.ADDRESS.sub(" ", line).strip(" <>:;,.()*\t'\"\uff1a\uff0c")
+    rest = _ADDRESS_TYPE.sub(" ", _text.ADDRESS.sub(" ", line))
+    rest = rest.strip(" <>[]:;,.()*\t'\"\uff1a\uff0c")
     if len(rest.split()) >= 2 and not _LABEL.match(rest):
         return _balanced(line.strip(" *\t"))
     following: list[str] = []
