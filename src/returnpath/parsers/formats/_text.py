@@ -62,7 +62,21 @@ def smtp_command(context: str) -> str | None:
 
 
 _DAEMONS = ("mailer-daemon", "mailerdaemon", "mail-daemon", "postmaster", "mdaemon", "bounce")
-_DAEMON_NAMES = ("mail delivery", "mailer-daemon", "mailer daemon", "postmaster")
+_DAEMON_NAMES = (
+    "mail delivery",
+    "mailer-daemon",
+    "mailer daemon",
+    "postmaster",
+    # appliances and servers that sign with their own name (Courier, Barracuda, amavis)
+    "mail server",
+    "mail system",
+    "mail administrator",
+    "system administrator",
+    "spam firewall",
+    "content-filter",
+    "email security",
+    "delivery subsystem",
+)
 
 
 def header(msg: Message, name: str) -> str:
@@ -91,6 +105,8 @@ def from_daemon(msg: Message) -> bool:
     name = header(msg, "From").lower()
     if any(word in name for word in _DAEMON_NAMES):
         return True
+    if "<>" in name or "<@>" in name:
+        return True  # Courier signs "Courier mail server at HOST <@>"
     return header(msg, "Return-Path").strip() == "<>"
 
 
