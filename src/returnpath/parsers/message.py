@@ -13,6 +13,7 @@ formats need.
 
 from __future__ import annotations
 
+import base64
 import codecs
 import email
 import email.errors
@@ -176,7 +177,17 @@ class Message:
         self.walk: list[tuple[email.message.Message, str]] = [
             (p, p.get_content_type()) for p in self.msg.walk()
         ]
+        # the parser reads an encoded delivery-status part as header blocks of base64 text:
+        # its complaints about those blocks are not damage (status_text decodes the part)
+        encoded_blocks = {
+            id(block)
+            for part, ctype in self.walk
+            if ctype in STATUS_TYPES and _encoded(part)
+            for block in _payload_list(part)
+        }
         for part, _ in self.walk:
+            if id(part) in encoded_blocks:
+                continue
             for defect in getattr(part, "defects", ()):
                 self.defects.append(type(defect).__name__)
         head = self.raw[:_CHARSET_SCAN]
@@ -289,7 +300,9 @@ class Message:
         chunks: list[str] = []
         for part in self.status_parts:
             payload = part.get_payload()
-            if isinstance(payload, list):
+            if _encoded(part):
+                chunks.append(_decoded_status(part))
+            elif isinstance(payload, list):
                 # compat32 parses each DSN block as a headers-only message
                 for block in payload:
                     if isinstance(block, email.message.Message):
@@ -384,6 +397,38 @@ def split_address(value: str) -> tuple[str, str]:
     return "", value
 
 
+def _encoded(part: email.message.Message) -> bool:
+    """Whether a part declares a base64 body (some MTAs encode their delivery-status part)."""
+    return str(part.get("Content-Transfer-Encoding", "")).strip().lower() == "base64"
+
+
+def _payload_list(part: email.message.Message) -> list[email.message.Message]:
+    payload = part.get_payload()
+    return (
+        [b for b in payload if isinstance(b, email.message.Message)]
+        if isinstance(payload, list)
+        else []
+    )
+
+
+def _decoded_status(part: email.message.Message) -> str:
+    """The text of a base64-encoded delivery-status part, which the parser split into
+    header blocks before anyone could decode it (base64 has no ':', so every line is left in
+    the blocks' bodies)."""
+    pieces: list[str] = []
+    payload = part.get_payload()
+    if isinstance(payload, str):
+        pieces.append(payload)
+    for block in _payload_list(part):
+        pieces.append(block_rest(block))
+    data = "".join("".join(pieces).split())
+    try:
+        raw = base64.b64decode(data + "=" * (-len(data) % 4), validate=False)
+    except (ValueError, TypeError):
+        return ""
+    return _decode_bytes(raw, part.get_content_charset())
+
+
 def block_rest(block: email.message.Message) -> str:
     """What the parser left in the body of a header block (later blocks of a report it did
     not split), with raw UTF-8 kept (RFC 6533 reports carry UTF-8 addresses)."""
@@ -455,8 +500,12 @@ def clean_address(value: str | None) -> str | None:
     if "<" in text and ">" in text:
         text = text[text.index("<") + 1 : text.rindex(">")]
     text = text.strip().strip("'\"").strip()
-    if text.lower().startswith("mailto:"):
+    lowered = text[:7].lower()
+    if lowered.startswith("mailto:"):
         text = text[7:]
+    elif lowered.startswith(("rfc822:", "smtp:")):
+        text = text.partition(":")[2].strip()  # "RFC822:user@host", a ':' for the ';'
+
     if "@" not in text or " " in text:
         found = find_addresses(text)
         if not found:
