@@ -1861,6 +1861,33 @@ def test_textbounce_typed_address_beside_a_label_is_not_the_reason():
     assert classify(only).reason is Reason.HOST_UNKNOWN
 
 
+PASTED_ORIGINAL = """
+From: MAILER-DAEMON@mail.example.org
+To: sender@example.com
+Subject: Undeliverable: hello
+Content-Type: text/plain; charset=utf-8
+
+Your message could not be delivered to the following recipient:
+
+  user@example.net
+  550 5.1.1 User unknown
+
+From: Sender <sender@example.com>
+To: user@example.net
+Cc: other@example.net
+Subject: hello
+
+Write to us at info@example.com.
+"""
+
+
+def test_textbounce_original_pasted_below_the_recipients_is_not_read():
+    """Scenario: the original's headers and body follow the notice with no separator."""
+    (only,) = textbounce.extract(mail(PASTED_ORIGINAL)).deliveries
+    assert only.recipient == "user@example.net"
+    assert only.diagnostic == "550 5.1.1 User unknown"
+
+
 # --------------------------------------------------------------------------- mdaemon
 
 MDAEMON_DATA = """

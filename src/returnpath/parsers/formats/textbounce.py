@@ -83,6 +83,8 @@ _HEADER_LINE = re.compile(
     r"|reply-to|date|x-[\w-]+)\s*:",
     re.I,
 )
+# The original's headers, as a copy pasted into the notice shows them.
+_ORIGINAL_HEADER = re.compile(r"^\s*(?:from|to|cc|bcc|subject|date|sent|reply-to)\s*:", re.I)
 # "(expanded from <alias>)", "generated from alias": the address the sender used, not the failure.
 _ALIAS_BEFORE = re.compile(r"(?:expanded|generated|forwarded|redirected) from\s*<?$", re.I)
 # A message id quoted inside a line ("12:00:01: *  Message-ID: <id@host>"): not an address.
@@ -129,6 +131,7 @@ def extract(msg: Message) -> Extraction:
     quoted = _QUOTED_HEADERS.search(notice)
     if quoted:
         notice = notice[: quoted.start()]
+    notice = _cut_quoted_original(notice)
     if _SUCCESS.search(notice) and not _FAILURE.search(notice):
         return NOT_MINE
     own = {_text.from_address(msg), *(_own_addresses(msg))}
@@ -174,6 +177,27 @@ def extract(msg: Message) -> Extraction:
     if message_id:
         deliveries = [_with_message_id(d, message_id) for d in deliveries]
     return Extraction(kind=MessageKind.BOUNCE, deliveries=tuple(deliveries))
+
+
+def _cut_quoted_original(notice: str) -> str:
+    """The notice without a copy of the original pasted below the recipients as plain text.
+
+    Some systems append the original's From/To/Cc/Subject lines and its body, with no
+    separator we know: its Cc addresses and the addresses in its body are no failures. A
+    block of two such header lines in a row only counts after the first address: notices
+    also recall the message ("Subject: ...", "Sent: ...") above their list of recipients.
+    """
+    lines = notice.split("\n")
+    seen_address = False
+    for index, line in enumerate(lines):
+        if not seen_address:
+            seen_address = "@" in line and not _HEADER_LINE.match(line)
+            continue
+        if _ORIGINAL_HEADER.match(line) and _ORIGINAL_HEADER.match(
+            lines[index + 1] if index + 1 < len(lines) else ""
+        ):
+            return "\n".join(lines[:index])
+    return notice
 
 
 def _own_addresses(msg: Message) -> list[str]:
