@@ -38,6 +38,8 @@ _SUBJECTS = re.compile(
     r"|nedoručiteln|mancato recapito|non recapitat|no entregado|error de entrega"
     r"|échec de (?:la )?(?:remise|distribution|livraison)|non délivré|zustellfehler"
     r"|nicht zugestellt|niet afgeleverd|falha na entrega"
+    # delay notices: English, German, French, Italian, Spanish, Dutch, Japanese, Chinese
+    r"|\bdelayed\b|verzögert|retardée?|ritardat|retrasad|vertraagd|遅延|延迟|延遲"
     # content filters (Barracuda, amavis) name what they stopped
     r"|message (?:you sent )?(?:was )?blocked|blocked by our|banned contents? from you"
     r"|virus .{0,80}in (?:e-?)?mail from you|unsolicited bulk e-?mail",
@@ -74,7 +76,8 @@ _REPLY = re.compile(r"(?<![\d.\w-])[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\b)?.{
 _DELAY = re.compile(
     r"delayed|will be retried|still trying|not yet been delivered|will continue to try"
     r"|temporary failure report|warning message only|attempts will continue|will keep trying"
-    r"|still being retried",
+    r"|still being retried|verzögert|retardée?|ritardat|retrasad|vertraagd|遅延|延迟|延遲"
+    r"|wird weiterhin versucht|nouvelle tentative|erneut versucht",
     re.I,
 )
 # Header-like lines quoted in the notice: their addresses are message ids and senders.
@@ -84,7 +87,11 @@ _HEADER_LINE = re.compile(
     re.I,
 )
 # The original's headers, as a copy pasted into the notice shows them.
-_ORIGINAL_HEADER = re.compile(r"^\s*(?:from|to|cc|bcc|subject|date|sent|reply-to)\s*:", re.I)
+_ORIGINAL_HEADER = re.compile(
+    r"^\s*(?:from|to|cc|bcc|subject|date|sent|reply-to|betreff|gesendet|objet|envoyé|oggetto"
+    r"|asunto|assunto|onderwerp|件名|主题|主旨|제목)\s*[:\uff1a]",
+    re.I,
+)
 # "(expanded from <alias>)", "generated from alias": the address the sender used, not the failure.
 _ALIAS_BEFORE = re.compile(r"(?:expanded|generated|forwarded|redirected) from\s*<?$", re.I)
 # A message id quoted inside a line ("12:00:01: *  Message-ID: <id@host>"): not an address.
@@ -258,6 +265,8 @@ def _diagnostic(lines: list[str], index: int, match: re.Match[str]) -> str | Non
             if following:
                 break
             continue
+        if _ORIGINAL_HEADER.match(line):
+            continue  # "Subject: ..." recalls the message, it is no reason
         following.append(stripped)
         if len(following) >= 3:
             break
