@@ -456,6 +456,45 @@ MORE_REPLIES = [
 ]
 
 
+# Replies of mail systems absent from the development corpus, and notices' own words in
+# other languages (Chinese, Korean, Japanese webmail; content filters; appliances).
+OTHER_SYSTEMS_REPLIES = [
+    (
+        "550 Ip frequency limited. http://service.mail.qq.com/cgi-bin/help",
+        None,
+        "soft",
+        "toomanyconn",
+    ),
+    ("550 Domain frequency limited", None, "soft", "toomanyconn"),
+    (
+        "554 5.7.0 Your message could not be sent. The limit on the number of allowed outgoing"
+        " messages was exceeded",
+        "5.7.0",
+        "soft",
+        "speeding",
+    ),
+    ("실패 사유: 받는 사람의 메일 주소가 존재하지 않습니다.", None, "hard", "userunknown"),
+    ("실패 사유: 받는 사람의 메일함 용량이 초과되었습니다.", None, "soft", "mailboxfull"),
+    ("Error: No valid recipients for this MM", None, "hard", "userunknown"),
+    ("*** Error: no MX or A records found for [example.net]", None, "hard", "hostunknown"),
+    (
+        "The message could not be delivered because the domain name (example.net) does not"
+        " appear to be registered.",
+        None,
+        "hard",
+        "hostunknown",
+    ),
+    ("BANNED CONTENTS ALERT: banned name: .exe,invoice.exe", None, "block", "policyviolation"),
+]
+
+
+@pytest.mark.parametrize(("text", "status", "category", "reason"), OTHER_SYSTEMS_REPLIES)
+def test_other_systems_replies(text, status, category, reason):
+    """Scenario: replies and notices of systems the development corpus does not show."""
+    v = _verdict(text, status)
+    assert (v.category.value, v.reason.value) == (category, reason), v.rule
+
+
 @pytest.mark.parametrize(("text", "status", "category", "reason"), MORE_REPLIES)
 def test_more_well_known_replies(text, status, category, reason):
     """Scenario: further replies that Gmail, Comcast, Postfix and Mimecast really send."""
