@@ -27,3 +27,13 @@ def test_plain_message_is_one_message() -> None:
     raw = b"Subject: hi\n\nFrom me to you, Mon at 10:00\n"
     assert not is_mbox(raw)
     assert split_mbox(raw) == [raw]
+
+
+def test_cr_only_mbox_file_is_read_as_its_messages(tmp_path) -> None:
+    """Scenario: backfill's file walker reads a CR-only mbox file as two messages, not one."""
+    from returnpath.poller.files import FilesMailbox
+
+    path = tmp_path / "old-mac.mbox"
+    path.write_bytes(MBOX.replace(b"\n", b"\r"))
+    subjects = [m.data.split(b"\r\n", 1)[0] for m in FilesMailbox([path]).fetch_new()]
+    assert subjects == [b"Subject: one", b"Subject: two"]

@@ -20,24 +20,16 @@ How a path is read:
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from returnpath.model import RawMessage
+from returnpath.parsers.mbox import is_separator, split_mbox, unescape
 from returnpath.poller.mailbox import Disposition, PollerError
 
 #: RawMessage.source for every message read from files.
 FILE_SOURCE = "file"
-
-# "From sender@example.com  Thu Jul  2 12:05:05 2020": an address, a day name and a time, so
-# a body line that merely starts with "From " is not taken for a separator.
-_FROM_LINE = re.compile(
-    rb"^From \S*\s+(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b[^\n]*?\d\d?:\d\d[^\n]*$"
-)
-_ESCAPED_FROM = re.compile(rb"^>(>*From )")
-
 
 class FileSourceError(PollerError):
     """Raised when a path given to a file source does not exist or cannot be read."""
@@ -65,22 +57,31 @@ def is_mbox_file(path: Path) -> bool:
             first = fh.readline(1024)
     except OSError:
         return False
-    return _FROM_LINE.match(first.rstrip(b"\r\n")) is not None
+    if b"\n" not in first and b"\r" in first:  # CR-only line endings: one "line" read
+        first = first.split(b"\r", 1)[0]
+    return is_separator(first)
 
 
 def iter_mbox(path: Path) -> Iterator[bytes]:
     """The messages of an mbox file, one at a time, separators removed and >From unescaped."""
     with path.open("rb") as fh:
+        head = fh.read(65536)
+        if b"\r" in head and b"\n" not in head:
+            # CR-only line endings (old Mac mail): no line iterator splits them; such files
+            # are small and rare, so read this one whole.
+            yield from split_mbox(head + fh.read())
+            return
+        fh.seek(0)
         lines: list[bytes] = []
         started = False
         for line in fh:
-            if _FROM_LINE.match(line.rstrip(b"\r\n")):
+            if is_separator(line):
                 if started:
                     yield _mbox_message(lines)
                 lines = []
                 started = True
                 continue
-            lines.append(_ESCAPED_FROM.sub(rb"\1", line) if line.startswith(b">") else line)
+            lines.append(unescape(line))
         if started:
             yield _mbox_message(lines)
 
@@ -185,10 +186,8 @@ class FilesMailbox:
                     yield from self._count_path(child, explicit=False)
             return
         if is_mbox_file(path):
-            with path.open("rb") as fh:
-                for line in fh:
-                    if line.startswith(b"From ") and _FROM_LINE.match(line.rstrip(b"\r\n")):
-                        yield None
+            for _ in iter_mbox(path):
+                yield None
             return
         if explicit or path.suffix.lower() == ".eml":
             yield None
