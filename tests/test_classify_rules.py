@@ -485,6 +485,15 @@ OTHER_SYSTEMS_REPLIES = [
         "hostunknown",
     ),
     ("BANNED CONTENTS ALERT: banned name: .exe,invoice.exe", None, "block", "policyviolation"),
+    ("宛先が見つかりません", None, "hard", "userunknown"),
+    (
+        "Unable to deliver message to user@example.net: Maximum database size quota has been"
+        " exceeded",
+        None,
+        "soft",
+        "mailboxfull",
+    ),
+    ("550 5.7.1 Sending quota has been exceeded", "5.7.1", "soft", "speeding"),
 ]
 
 
