@@ -5,12 +5,14 @@ itself or the SNS envelope whose "Message" field holds it as a string), usually 
 no-reply@sns.amazonaws.com with Subject "AWS Notification Message". "Bounce" lists
 bouncedRecipients with action, status and diagnosticCode; "Complaint" lists
 complainedRecipients with complaintFeedbackType; "Delivery" lists the delivered recipients
-and the smtpResponse. SES's own RFC 3464 bounces are read by dsn.py.
+and the smtpResponse; "DeliveryDelay" (event publishing) lists delayedRecipients, which SES
+keeps trying. SES's own RFC 3464 bounces are read by dsn.py.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from returnpath.model import Action, Delivery, MessageKind, Reason
@@ -26,7 +28,8 @@ _ACTIONS = {a.value: a for a in Action}
 def extract(msg: Message) -> Extraction:
     text = _text.text_of(msg)
     # "notificationType" in feedback notifications, "eventType" in event publishing.
-    if "notificationType" not in text and '"eventType"' not in text:
+    # (inside an SNS envelope the names are escaped: \"eventType\")
+    if "notificationType" not in text and "eventType" not in text:
         return NOT_MINE
     note = _notification(text)
     if note is None:
@@ -39,6 +42,8 @@ def extract(msg: Message) -> Extraction:
         return _complaint(_dict(note.get("complaint")), message_id)
     if kind == "Delivery":
         return _delivered(_dict(note.get("delivery")), message_id)
+    if kind == "DeliveryDelay":
+        return _delayed(_dict(note.get("deliveryDelay")), message_id)
     return NOT_MINE
 
 
@@ -103,6 +108,40 @@ def _bounce(bounce: dict[str, Any], message_id: str | None) -> Extraction:
     if not deliveries:
         return NOT_MINE
     return Extraction(kind=MessageKind.BOUNCE, deliveries=tuple(deliveries))
+
+
+def _delayed(delay: dict[str, Any], message_id: str | None) -> Extraction:
+    """An event-publishing DeliveryDelay: SES keeps trying each of delayedRecipients."""
+    deliveries: list[Delivery] = []
+    for item in _list(delay.get("delayedRecipients")):
+        item = _dict(item)
+        recipient = _text.clean_address(str(item.get("emailAddress") or ""))
+        if not recipient:
+            continue
+        diagnostic = str(item.get("diagnosticCode") or "")
+        if ";" in diagnostic[:8]:
+            diagnostic = diagnostic.split(";", 1)[1]
+        # without a reply, SES's delayType ("MailboxFull", "TransientCommunicationFailure")
+        # is all it says of the cause
+        diagnostic = diagnostic.strip() or _words(str(delay.get("delayType") or ""))
+        deliveries.append(
+            _text.delivery(
+                recipient,
+                fmt=NAME,
+                diagnostic=diagnostic or None,
+                action=Action.DELAYED,
+                status=str(item.get("status") or "") or None,
+                original_message_id=message_id,
+            )
+        )
+    if not deliveries:
+        return NOT_MINE
+    return Extraction(kind=MessageKind.BOUNCE, deliveries=tuple(deliveries))
+
+
+def _words(name: str) -> str:
+    """ "MailboxFull" -> "mailbox full": SES's CamelCase names in the words rules read."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).lower()
 
 
 def _complaint(complaint: dict[str, Any], message_id: str | None) -> Extraction:
