@@ -31,6 +31,8 @@ _SUBJECTS = re.compile(
     r"|unzustellbar|nicht zustellbar|non remis|non recapitabile|no se puede entregar"
     r"|onbestelbaar|error sending|mail system error|returned to sender|delivery error"
     r"|delivery has failed|could not send|not delivered|mail failure|systematic bounce"
+    r"|non[- ]?deliverable|delivery report|delivery notification|bounced (?:mail|message)"
+    r"|(?:mail|message) returned"
     # Chinese (QQ, NetEase: "退信", "系统退信"), Korean ("발송 실패"), Japanese, Russian,
     # Portuguese, Polish, Swedish and Czech failure subjects
     r"|退信|发送失败|발송\s*실패|전송\s*실패|配信(?:エラー|失敗|不能)|不達|送信エラー"
