@@ -1,17 +1,21 @@
 """Plain-text bounces from mail systems with no module of their own (appliances, webmail, ISPs).
 
 Recognised only when the message presents itself as a bounce: sent by a mail system
-(MAILER-DAEMON, postmaster, "Mail Delivery System", empty Return-Path) with a failure Subject
-("Undeliverable", "Mail delivery failed", "failure notice", "Returned mail", "Delivery Status
-Notification", "Unzustellbar", "Non remis", ...). The notification text is cut where the
-returned copy starts ("Original message follows", "copy of the message", quoted headers ...).
+(MAILER-DAEMON, postmaster, "Mail Delivery System", empty Return-Path) with a failure or delay
+Subject in one of several languages ("Undeliverable", "Mail delivery failed", "failure
+notice", "Returned mail", "Delivery Status Notification", "Unzustellbar", "Non remis",
+"退信", "발송 실패", ...). HTML-only notices are read as text. The notification text is cut
+where the returned copy starts ("Original message follows", "copy of the message", quoted
+headers, or the original's From/To/Cc/Subject lines pasted below the recipients ...).
 Each address in what remains is a failed recipient, except the bounce's own sender and
-recipient, mail-system mailboxes, addresses on quoted header lines, help addresses ("please
-contact ...") and the alias a recipient was "expanded from". Its diagnostic is the SMTP
-reply nearest after it ("550 5.1.1 ..."), else its own line when that says more than the
-address ("Unknown user: user@host"), else the lines after it, else a reply or the lines
-just before it (a reason given above the list of addresses). Runs after every named format,
-so it only sees mail none of them claimed.
+recipient, mail-system mailboxes, addresses on quoted header lines, message ids, help
+addresses ("please contact ..."), the sender named "from you" and the alias a recipient was
+"expanded from". Its diagnostic is a server reply that names it, wherever it stands, else
+the SMTP reply nearest after it ("550 5.1.1 ...", with its indented continuation lines),
+else its own line when that says more than the address and a label ("Unknown user:
+user@host", but not "Recipient: [SMTP:user@host]" nor "Failed to deliver to '<user@host>'"),
+else the lines after it, else a reply or the lines just before it (a reason given above the
+list of addresses). Runs after every named format, so it only sees mail none of them claimed.
 """
 
 from __future__ import annotations
