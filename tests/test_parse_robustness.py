@@ -164,7 +164,8 @@ Content-Transfer-Encoding: base64
 Content-Disposition: attachment; filename="report.png"
 
 """
-    raw = head + attachment + b"\n--INNER--\n\n--BIG--\n"
+    raw = b"".join((head, attachment, b"\n--INNER--\n\n--BIG--\n"))
+    del attachment  # one 50 MB copy at a time is enough
     assert len(raw) >= 50_000_000
     result = parse(raw)
     _assert_result(result)
