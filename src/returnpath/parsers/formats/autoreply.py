@@ -52,7 +52,12 @@ _STRONG_SUBJECT = re.compile(
     r"|risposta automatica|fuori sede|fuori ufficio"
     r"|resposta autom[áa]tica|ausente do escrit[óo]rio|fora do escrit[óo]rio"
     r"|automatisch antwoord|afwezigheidsbericht|buiten kantoor|afwezigheidsmelding"
-    r"|自動応答|自動返信|不在通知|不在のお知らせ|自動送信",
+    r"|自動応答|自動返信|不在通知|不在のお知らせ|自動送信"
+    # Chinese, Korean, Russian, Polish, Swedish, Danish/Norwegian, Finnish, Czech, Turkish,
+    # Hungarian
+    r"|自动回复|自動回覆|自动答复|自動回復|자동\s*응답|자동\s*회신|автоответ|автоматический ответ"
+    r"|automatyczna odpowied|odpowied[źz] automatyczna|automatiskt svar|automatisk svar"
+    r"|automaattinen vastaus|automatick[áa] odpov[ěe]d|otomatik yan[ıi]t|automatikus v[áa]lasz",
     re.I,
 )
 #: Weaker subject words (vacation, away, absent ...): enough with an auto-reply header.
@@ -64,7 +69,8 @@ _WEAK_SUBJECT = re.compile(
     r"|assente|in ferie|vacanza"
     r"|f[ée]rias|ausência"
     r"|afwezig|vakantie|niet aanwezig"
-    r"|不在|休暇|外出|夏季休暇",
+    r"|不在|休暇|外出|夏季休暇|休假|부재|отпуск|нет на месте|nieobecn|urlop|frånvar|semester"
+    r"|fravær|lomalla|poissa|dovolen|nepřítomn|izinde|ofis dışında|szabadság|házon kívül",
     re.I,
 )
 
