@@ -37,6 +37,13 @@ _MARKERS = (
     "Informações de diagnóstico para administradores",
     "Diagnostische gegevens voor beheerders",
     "管理者向けの診断情報",
+    "管理者向け診断情報",
+    "管理员的诊断信息",
+    "管理員的診斷資訊",
+    "관리자용 진단 정보",
+    "Диагностические сведения для администраторов",
+    "Informacje diagnostyczne dla administratorów",
+    "Diagnostikinformation för administratörer",
     "Delivery has failed to these recipients",
     "did not reach the following recipient",
     "hat einige oder alle Empfänger nicht erreicht",
@@ -56,6 +63,10 @@ _SEPARATORS = (
     "Cabeçalhos originais da mensagem:",
     "Oorspronkelijke berichtkoppen:",
     "元のメッセージ ヘッダー:",
+    "原始邮件头:",
+    "原始郵件標頭:",
+    "원본 메시지 헤더:",
+    "Заголовки исходного сообщения:",
 )
 _RETURNED = re.compile(r"'([245]\d\d[ -][^']*)'|#([245]\d\d[ -][^#]*)#")
 _RETURNED_AT = re.compile(r"Remote Server at (\S+)", re.I)

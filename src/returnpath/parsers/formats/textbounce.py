@@ -39,7 +39,7 @@ _SUBJECTS = re.compile(
     r"|(?:mail|message) returned"
     # Chinese (QQ, NetEase: "退信", "系统退信"), Korean ("발송 실패"), Japanese, Russian,
     # Portuguese, Polish, Swedish and Czech failure subjects
-    r"|退信|发送失败|발송\s*실패|전송\s*실패|配信(?:エラー|失敗|不能)|不達|送信エラー"
+    r"|退信|发送失败|无法送达|無法傳遞|未送达|배달\s*못\s*함|недоставляем|발송\s*실패|전송\s*실패|配信(?:エラー|失敗|不能)|不達|送信エラー"
     r"|недоставлен|не доставлен|não entregue|nao entregue|niedostarcz|kunde inte levereras"
     r"|nedoručiteln|mancato recapito|non recapitat|no entregado|error de entrega"
     r"|échec de (?:la )?(?:remise|distribution|livraison)|non délivré|zustellfehler"
