@@ -30,6 +30,9 @@ _MARKERS = (
     "The following address(es) failed",
     "could not be delivered to one or more of its",
     "has not yet been delivered to one or more of its",
+    # Exim's own explanation lines, which survive a translated bounce template
+    "SMTP error from remote mail server after",
+    "SMTP error from remote mailer after",
 )
 _SEPARATORS = (
     "------ This is a copy of the message",
