@@ -3,10 +3,12 @@
 Recognised by the body opening "This message was created automatically by mail delivery
 software" (or "...by the SMTP relay on HOST"), together with Exim's list headings "The
 following address(es) failed:" or, for a delay warning (Subject "Warning: message ... delayed"),
-"has not yet been delivered". Each failed address stands alone on a line indented by two
-spaces; the lines indented below it are Exim's explanation, usually "SMTP error from remote
-mail server after RCPT TO:<...>: host NAME [IP]: 550 5.1.1 ...". The returned copy starts at
-"------ This is a copy of the message" (or is attached as message/rfc822).
+"has not yet been delivered"; from a mail system, Exim's own "SMTP error from remote mail
+server after" lines are enough (a translated template). Each failed address stands alone
+on a line indented by two spaces; the lines indented below it are Exim's explanation,
+usually "SMTP error from remote mail server after RCPT TO:<...>: host NAME [IP]: 550 5.1.1
+...". The returned copy starts at "------ This is a copy of the message" (or is attached as
+message/rfc822).
 """
 
 from __future__ import annotations
