@@ -18,9 +18,13 @@ from returnpath.parsers.message import Message, part_text
 #: Text formats never read more than this many characters of a notification.
 TEXT_LIMIT = 256 * 1024
 
-# ASCII only, and no "/" in the local part, so that neither the CJK text written around an
-# address nor a file path ending in one is taken into it.
-_ADDR = r"[A-Za-z0-9.!#$%&'*+=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+# ASCII and Latin letters with diacritics (SMTPUTF8 addresses such as "józef@bücher.example"
+# would otherwise lose their first letters), and no "/" in the local part, so that neither
+# the CJK text written around an address nor a file path ending in one is taken into it.
+_ADDR = (
+    r"[A-Za-z0-9\u00c0-\u024f.!#$%&'*+=?^_`{|}~-]+"
+    r"@[A-Za-z0-9\u00c0-\u024f-]+(?:\.[A-Za-z0-9\u00c0-\u024f-]+)+"
+)
 ADDRESS = re.compile(_ADDR)
 #: An address that stands alone on its line, possibly in angle brackets or followed by ":".
 ADDRESS_LINE = re.compile(rf"^\s*<?({_ADDR})>?:?\s*$")
