@@ -486,6 +486,7 @@ OTHER_SYSTEMS_REPLIES = [
     ),
     ("BANNED CONTENTS ALERT: banned name: .exe,invoice.exe", None, "block", "policyviolation"),
     ("宛先が見つかりません", None, "hard", "userunknown"),
+    ("理由：メールボックスの容量を超えています。", None, "soft", "mailboxfull"),
     (
         "Unable to deliver message to user@example.net: Maximum database size quota has been"
         " exceeded",
