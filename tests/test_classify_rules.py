@@ -487,6 +487,16 @@ OTHER_SYSTEMS_REPLIES = [
     ("BANNED CONTENTS ALERT: banned name: .exe,invoice.exe", None, "block", "policyviolation"),
     ("宛先が見つかりません", None, "hard", "userunknown"),
     ("理由：メールボックスの容量を超えています。", None, "soft", "mailboxfull"),
+    ("El buzón del destinatario está lleno", None, "soft", "mailboxfull"),
+    ("La casella del destinatario è piena", None, "soft", "mailboxfull"),
+    ("Schránka je plná", None, "soft", "mailboxfull"),
+    ("Posta kutusu dolu", None, "soft", "mailboxfull"),
+    ("Destinatario desconocido", None, "hard", "userunknown"),
+    ("Destinatário desconhecido", None, "hard", "userunknown"),
+    ("Adresát neexistuje", None, "hard", "userunknown"),
+    ("Адресат не найден", None, "hard", "userunknown"),
+    ("Nie ma takiego użytkownika", None, "hard", "userunknown"),
+    ("사용자를 찾을 수 없습니다", None, "hard", "userunknown"),
     (
         "Unable to deliver message to user@example.net: Maximum database size quota has been"
         " exceeded",
