@@ -4,7 +4,8 @@ Recognised by RFC 3834 `Auto-Submitted: auto-replied`, by the common non-standar
 (X-Autoreply, X-Autorespond, X-Autoresponder, `Precedence: auto_reply`, Microsoft's
 X-MS-Exchange auto-reply headers, Apple's `X-Apple-Action: vacation` and Google's vacation
 markers), or by an out-of-office subject in English, German, French, Spanish, Italian,
-Portuguese, Dutch or Japanese. With `Auto-Submitted: auto-generated` or Microsoft's
+Portuguese, Dutch, Japanese, Chinese, Korean, Russian, Polish, Swedish, Danish/Norwegian,
+Finnish, Czech, Turkish or Hungarian. With `Auto-Submitted: auto-generated` or Microsoft's
 X-Auto-Response-Suppress any such subject is enough; without a header only a subject that
 says "automatic reply" or "out of office" outright is.
 
