@@ -16,6 +16,7 @@ match on. Otherwise a fallback-keyed deferral expires after the window.
 from __future__ import annotations
 
 import hashlib
+import re
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -112,10 +113,11 @@ def clean_text(value: str, limit: int | None = None) -> str:
     encodable as UTF-8), at most `limit` characters (PostgreSQL enforces VARCHAR lengths)."""
     if "\x00" in value:
         value = value.replace("\x00", "\ufffd")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        value = value.encode("utf-8", "replace").decode("utf-8")
+    if not value.isascii():  # only non-ASCII text can hold a lone surrogate
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "replace").decode("utf-8")
     if limit is not None and len(value) > limit:
         value = value[:limit]
     return value
@@ -144,6 +146,10 @@ def statement(conn: Connection, name: str, build: Callable[[Connection], Any]) -
     return found
 
 
+#: What a stored address never holds: whitespace (\s is exactly str.isspace()), NUL, brackets.
+_NOT_IN_ADDRESS = re.compile(r"[\s\x00<>]")
+
+
 def normalise_address(address: str | None) -> str | None:
     """The stored form of an address: trimmed, angle brackets removed, lower-cased.
 
@@ -156,7 +162,7 @@ def normalise_address(address: str | None) -> str | None:
     local, at, domain = value.rpartition("@")
     if not at or not local or not domain or len(value) > 320:
         return None
-    if any(c.isspace() or c in "\x00<>" for c in value):
+    if _NOT_IN_ADDRESS.search(value):
         return None
     if clean_text(value) != value:
         return None
@@ -611,23 +617,33 @@ class Recorder:
         since = at - timedelta(days=self.settings.soft_bounce_window_days)
         # An operator's re-enable starts the count afresh.
         reenabled = self.conn.execute(
-            select(func.max(history.c.at)).where(
-                history.c.contact_id == contact_id,
-                history.c.change == HistoryChange.REENABLED.value,
-            )
+            statement(
+                self.conn,
+                "last_reenabled",
+                lambda _c: select(func.max(history.c.at)).where(
+                    history.c.contact_id == bindparam("b_id"),
+                    history.c.change == HistoryChange.REENABLED.value,
+                ),
+            ),
+            {"b_id": contact_id},
         ).scalar()
         if reenabled is not None:
             since = max(since, reenabled)
         count = self.conn.execute(
-            select(func.count())
-            .select_from(events)
-            .where(
-                events.c.contact_id == contact_id,
-                events.c.trusted.is_(True),
-                events.c.category.in_([Category.SOFT.value, Category.BLOCK.value]),
-                events.c.occurred_at >= since,
-                events.c.occurred_at <= at,
-            )
+            statement(
+                self.conn,
+                "soft_bounces",
+                lambda _c: select(func.count())
+                .select_from(events)
+                .where(
+                    events.c.contact_id == bindparam("b_id"),
+                    events.c.trusted.is_(True),
+                    events.c.category.in_([Category.SOFT.value, Category.BLOCK.value]),
+                    events.c.occurred_at >= bindparam("b_since", type_=UTCDateTime()),
+                    events.c.occurred_at <= bindparam("b_at", type_=UTCDateTime()),
+                ),
+            ),
+            {"b_id": contact_id, "b_since": since, "b_at": at},
         ).scalar_one()
         if count >= limit:
             self.unsubscribe(contact_id, address, UnsubscribeReason.SOFT_LIMIT, event_id, at)
@@ -714,23 +730,23 @@ class Recorder:
     def _close_deferrals(
         self, address: str, original: str | None, category: Category, event_id: int
     ) -> None:
-        conditions = [
-            deferrals.c.recipient == address,
-            deferrals.c.state == DeferralState.PENDING.value,
-        ]
+        resolution = Category.DELIVERED if category in _DELIVERED_LIKE else category
+        params: dict[str, Any] = {
+            "b_recipient": address,
+            "b_resolution": resolution.value,
+            "b_now": self.now,
+            "b_event": event_id,
+        }
         if original:
             limit = deferrals.c.original_key.type.length  # type: ignore[attr-defined]
-            conditions.append(deferrals.c.original_key == clean_text(original, limit))
-        resolution = Category.DELIVERED if category in _DELIVERED_LIKE else category
+            params["b_key"] = clean_text(original, limit)
         self.conn.execute(
-            update(deferrals)
-            .where(*conditions)
-            .values(
-                state=DeferralState.RESOLVED.value,
-                resolution=resolution.value,
-                resolved_at=self.now,
-                resolved_event_id=event_id,
-            )
+            statement(
+                self.conn,
+                "close_deferrals_by_key" if original else "close_deferrals",
+                lambda _c: _close_deferrals_statement(by_key=bool(original)),
+            ),
+            params,
         )
 
     # -- expiry -----------------------------------------------------------------------------
@@ -801,6 +817,25 @@ class Recorder:
         self._count(contact_id, Category.SOFT, event_id, occurred)
         self.apply_soft_policy(contact_id, address, event_id, occurred)
         return True
+
+
+def _close_deferrals_statement(*, by_key: bool) -> Any:
+    conditions = [
+        deferrals.c.recipient == bindparam("b_recipient"),
+        deferrals.c.state == DeferralState.PENDING.value,
+    ]
+    if by_key:
+        conditions.append(deferrals.c.original_key == bindparam("b_key"))
+    return (
+        update(deferrals)
+        .where(*conditions)
+        .values(
+            state=DeferralState.RESOLVED.value,
+            resolution=bindparam("b_resolution"),
+            resolved_at=bindparam("b_now", type_=UTCDateTime()),
+            resolved_event_id=bindparam("b_event"),
+        )
+    )
 
 
 def deferral_key(
