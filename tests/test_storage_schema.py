@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
 from returnpath.storage import DatabaseUnavailable, SchemaOutdated, migrate, open_store
+from returnpath.storage.store import create_store_engine
 from returnpath.storage.tables import metadata
 
 
@@ -104,3 +107,53 @@ def test_unreachable_postgresql_hides_the_password() -> None:
         open_store(url)
     text = str(info.value)
     assert "127.0.0.1" in text and "s3cret" not in text and "\n" not in text
+
+
+def test_scripted_head_is_alembics_head() -> None:
+    """Scenario: the head read from the scripts' text is the one Alembic computes."""
+    assert migrate.scripted_head() == migrate.head_revision()
+
+
+def test_scripted_head_follows_a_new_revision(tmp_path: Path) -> None:
+    """Scenario: a script added on top of the packaged ones becomes the scripted head."""
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    for script in (migrate.MIGRATIONS_DIR / "versions").glob("*.py"):
+        (versions / script.name).write_bytes(script.read_bytes())
+    head = migrate.head_revision()
+    (versions / "9999_next.py").write_text(
+        f'revision: str = "9999"\ndown_revision: str | None = "{head}"\n', encoding="utf-8"
+    )
+    assert migrate.scripted_head(versions) == "9999"
+    # Two heads (a branch): the text alone cannot decide, Alembic must.
+    (versions / "9998_branch.py").write_text(
+        f'revision = "9998"\ndown_revision = "{head}"\n', encoding="utf-8"
+    )
+    assert migrate.scripted_head(versions) is None
+
+
+def test_known_head_only_for_a_database_at_head(empty_url: str) -> None:
+    """Scenario: an empty database is not taken as current; an upgraded one is."""
+    engine = create_store_engine(empty_url)
+    try:
+        assert migrate.known_head(engine) is None
+        assert migrate.upgrade(engine) == (None, migrate.head_revision())
+        assert migrate.known_head(engine) == migrate.head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_opening_a_current_database_does_not_import_alembic(tmp_path: Path) -> None:
+    """Scenario: a poll on an up-to-date database skips Alembic and its import entirely."""
+    url = f"sqlite:///{tmp_path / 'current.db'}"
+    open_store(url).close()
+    probe = (
+        "import sys\n"
+        "from returnpath.storage import open_store\n"
+        f"open_store({url!r}).close()\n"
+        f"open_store({url!r}, upgrade=False).close()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"

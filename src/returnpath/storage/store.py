@@ -360,7 +360,7 @@ def open_store(url: str, *, settings: Settings | None = None, upgrade: bool = Tr
             conn.execute(text("SELECT 1"))
         if upgrade:
             migrate.upgrade(engine)
-        else:
+        elif migrate.known_head(engine) is None:
             current, head = migrate.current_revision(engine), migrate.head_revision()
             if current != head:
                 raise SchemaOutdated(current, head)
