@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import multiprocessing.connection
 import os
 import signal
 import threading
@@ -32,6 +31,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from returnpath.config import Settings
 from returnpath.model import Category, MessageKind, ParseResult, RawMessage
 from returnpath.parsers import ParseOptions, parse
+from returnpath.poller import parsework
 from returnpath.poller.logs import get_logger, log_event
 from returnpath.poller.mailbox import Disposition, Mailbox, PollerError
 from returnpath.storage import DatabaseUnavailable
@@ -130,28 +130,6 @@ def _safe_parse(data: bytes, options: ParseOptions) -> ParseResult:
         return ParseResult(kind=MessageKind.UNKNOWN, defects=(f"parse error: {exc!r}",))
 
 
-def _parse_all(datas: list[bytes], options: ParseOptions) -> list[ParseResult]:
-    """What a parse worker runs for a slice of a batch."""
-    return [_safe_parse(data, options) for data in datas]
-
-
-def _worker_started() -> None:
-    # The service's own SIGINT/SIGTERM handling finishes the batch; a signal sent to the
-    # whole process group must not kill the parsers under it.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    # A poller killed outright (SIGKILL, OOM) cannot shut its pool down: a worker would wait
-    # for work forever, holding the poller's stdout and stderr open.
-    parent = multiprocessing.parent_process()
-    if parent is not None and parent.sentinel is not None:
-        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
-
-
-def _exit_with(sentinel: int) -> None:
-    multiprocessing.connection.wait([sentinel])
-    os._exit(0)
-
-
 class _Parsers:
     """parse() for each batch: here, or in worker processes one batch ahead of recording."""
 
@@ -194,10 +172,10 @@ class _Parsers:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_worker_started,
+                initializer=parsework.worker_started,
             )
             # Start the workers now; batches are parsed here until they are up.
-            self._warm = self._pool.submit(_parse_all, [], self.options)
+            self._warm = self._pool.submit(parsework.parse_all, [], self.options)
         except Exception as exc:  # no processes here (a sandbox): parse in this process
             self._give_up(exc)
 
@@ -215,7 +193,7 @@ class _Parsers:
         step = -(-len(batch) // self.workers)
         try:
             return [
-                self._pool.submit(_parse_all, [raw.data for raw in batch[k : k + step]],
+                self._pool.submit(parsework.parse_all, [raw.data for raw in batch[k : k + step]],
                                   self.options)
                 for k in range(0, len(batch), step)
             ]

@@ -1,0 +1,40 @@
+"""What a parse worker imports and runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from returnpath.model import MessageKind
+from returnpath.parsers import ParseOptions
+from returnpath.poller import parsework
+
+
+def test_a_worker_imports_the_parsers_and_nothing_of_storage_or_imap() -> None:
+    """Scenario: a spawned parse worker loads parsework: no SQLAlchemy, storage or imapclient."""
+    probe = (
+        "import sys\n"
+        "import returnpath.poller.parsework\n"
+        "heavy = ('sqlalchemy', 'imapclient', 'returnpath.storage', 'returnpath.poller.runner')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+        "print('returnpath.parsers' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split("\n")[:2] == ["[]", "True"]
+
+
+def test_the_package_names_still_resolve() -> None:
+    """Scenario: `from returnpath.poller import ...` gives the classes of their own modules."""
+    from returnpath.poller import ImapMailbox, PollerError, run_mailbox
+    from returnpath.poller.imap import ImapMailbox as Imap
+    from returnpath.poller.mailbox import PollerError as Error
+    from returnpath.poller.runner import run_mailbox as run
+
+    assert (ImapMailbox, PollerError, run_mailbox) == (Imap, Error, run)
+
+
+def test_parse_all_never_raises() -> None:
+    """Scenario: bytes no format knows still give one result per message, in order."""
+    results = parsework.parse_all([b"", b"Subject: hello\r\n\r\nnot a bounce\r\n"], ParseOptions())
+    assert [r.kind for r in results] == [MessageKind.UNKNOWN, MessageKind.UNKNOWN]
