@@ -49,24 +49,13 @@ class ReportBy(StrEnum):
     SOURCE = "source"
 
 
-class CategoryChoice(StrEnum):
-    HARD = Category.HARD.value
-    SOFT = Category.SOFT.value
-    BLOCK = Category.BLOCK.value
-    DEFERRAL = Category.DEFERRAL.value
-    AUTO_REPLY = Category.AUTO_REPLY.value
-    DELIVERED = Category.DELIVERED.value
-    COMPLAINT = Category.COMPLAINT.value
-    UNKNOWN = Category.UNKNOWN.value
-
-
 @app.command("feed")
 def feed_command(
     contact: Annotated[
         str | None, typer.Option("--contact", help="Only this address.", show_default=False)
     ] = None,
     category: Annotated[
-        CategoryChoice | None,
+        Category | None,
         typer.Option("--category", help="Only this category.", show_default=False),
     ] = None,
     since: Annotated[str | None, typer.Option("--since", help=SINCE_HELP)] = None,

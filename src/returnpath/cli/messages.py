@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from returnpath.cli.activity import SINCE_HELP, CategoryChoice
+from returnpath.cli.activity import SINCE_HELP
 from returnpath.cli.app import fail, messages_app
 from returnpath.cli.options import (
     config_option,
@@ -28,7 +28,7 @@ from returnpath.cli.options import (
     when_option_value,
 )
 from returnpath.cli.output import cell, print_table
-from returnpath.model import MessageKind
+from returnpath.model import Category, MessageKind
 from returnpath.parsers.message import decode_header_value, html_to_text
 
 if TYPE_CHECKING:
@@ -48,27 +48,19 @@ class ShowFormat(StrEnum):
     JSON = "json"
 
 
-class KindChoice(StrEnum):
-    DSN = MessageKind.DSN.value
-    BOUNCE = MessageKind.BOUNCE.value
-    AUTO_REPLY = MessageKind.AUTO_REPLY.value
-    FEEDBACK = MessageKind.FEEDBACK.value
-    UNKNOWN = MessageKind.UNKNOWN.value
-
-
 # -- list -------------------------------------------------------------------------------------
 
 
 @messages_app.command("list")
 def list_command(
     category: Annotated[
-        CategoryChoice | None,
+        Category | None,
         typer.Option(
             "--category", help="Only messages with an event of this category.", show_default=False
         ),
     ] = None,
     kind: Annotated[
-        KindChoice | None,
+        MessageKind | None,
         typer.Option("--kind", help="Only messages of this kind.", show_default=False),
     ] = None,
     unparsed: Annotated[
