@@ -123,11 +123,20 @@ def clean_text(value: str, limit: int | None = None) -> str:
     return value
 
 
+#: Per table, each column's length limit (None: unlimited); read on every row written.
+_LENGTHS: dict[str, dict[str, int | None]] = {}
+
+
 def clean_row(table: Table, values: dict[str, Any]) -> dict[str, Any]:
     """clean_text on every string value, with the column's length as the limit."""
+    lengths = _LENGTHS.get(table.name)
+    if lengths is None:
+        lengths = _LENGTHS[table.name] = {
+            column.key: getattr(column.type, "length", None) for column in table.c
+        }
     for key, value in values.items():
         if isinstance(value, str):
-            values[key] = clean_text(value, getattr(table.c[key].type, "length", None))
+            values[key] = clean_text(value, lengths[key])
         elif isinstance(value, list):
             values[key] = [clean_text(v) if isinstance(v, str) else v for v in value]
     return values
