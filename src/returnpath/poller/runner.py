@@ -248,8 +248,9 @@ def run_mailbox(
 
     Messages are taken in batches (`batch_size`, default the mailbox's own, and at most
     about `batch_bytes` of mail). A store with record_many() records a batch in one
-    transaction, each message in its own savepoint; any other store records message by
-    message. Either way a message is marked done only after its transaction committed.
+    transaction (a message that fails alone is set apart with a savepoint per message, and
+    quarantined); any other store records message by message. Either way a message is
+    marked done only after its transaction committed.
     `parse_workers` processes parse the next batch while this one is recorded (default:
     RETURNPATH_PARSE_WORKERS, else one when the machine has a second core; 0: parse here);
     they are started only for a pass with more than one full batch.
