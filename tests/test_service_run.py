@@ -45,10 +45,9 @@ def test_run_without_mailboxes_exits_2(tmp_path: Path):
     assert "no [[mailbox]]" in done.stderr
 
 
-def test_idle_wakes_the_poll(clean_imap_server: ImapTestServer, tmp_path: Path,
-                             service_processes: list[ServiceProcess]):
-    """Scenario: with an hour-long poll interval, mail appended during IDLE is recorded at once."""
-    server = clean_imap_server
+def _start_idling_service(server: ImapTestServer, tmp_path: Path,
+                          service_processes: list[ServiceProcess]) -> tuple[str, ServiceProcess]:
+    """A service with an hour-long poll interval, once it is in IDLE after its start-up poll."""
     if not _has_idle(server):
         pytest.skip(f"{server.kind} does not offer IDLE")
     url = f"sqlite:///{tmp_path / 'rp.db'}"
@@ -58,6 +57,14 @@ def test_idle_wakes_the_poll(clean_imap_server: ImapTestServer, tmp_path: Path,
     service_processes.append(proc)
     proc.wait_for("IDLE and the start-up poll",
                   lambda: bool(proc.events("idle_start")) and bool(_polls(proc)))
+    return url, proc
+
+
+def test_idle_wakes_the_poll(clean_imap_server: ImapTestServer, tmp_path: Path,
+                             service_processes: list[ServiceProcess]):
+    """Scenario: with an hour-long poll interval, mail appended during IDLE is recorded at once."""
+    server = clean_imap_server
+    url, proc = _start_idling_service(server, tmp_path, service_processes)
     assert recorded(url) == []
 
     server.append("INBOX", returned_message(1, "idle"))
@@ -146,15 +153,7 @@ def test_idle_watcher_reconnects_after_the_server_dies(
 ):
     """Scenario: the IMAP server is killed and restarted: the watcher reconnects and IDLE works."""
     server = fresh_imap_server
-    if not _has_idle(server):
-        pytest.skip(f"{server.kind} does not offer IDLE")
-    url = f"sqlite:///{tmp_path / 'rp.db'}"
-    cfg = write_config(tmp_path / "rp.toml", {"database_url": url},
-                       [mailbox_table(server, poll_interval_seconds=3600)])
-    proc = ServiceProcess(cfg, tmp_path / "service.log").start()
-    service_processes.append(proc)
-    proc.wait_for("IDLE and the start-up poll",
-                  lambda: bool(proc.events("idle_start")) and bool(_polls(proc)))
+    url, proc = _start_idling_service(server, tmp_path, service_processes)
 
     server.kill_hard()
     proc.wait_for("the watcher to notice", lambda: bool(proc.events("idle_reconnect")))

@@ -95,6 +95,17 @@ def _counts(url: str) -> dict[str, int]:
         store.close()
 
 
+def _block_count(url: str, address: str) -> int:
+    store = open_store(url, upgrade=False)
+    try:
+        with store.engine.connect() as conn:
+            return conn.execute(
+                select(ContactRow.block_count).where(ContactRow.address == address)
+            ).scalar_one()
+    finally:
+        store.close()
+
+
 def test_same_messages_recorded_by_two_processes(pg_store_url: str) -> None:
     """Scenario: two recorders race on the same 15 three-recipient bounces, message by message."""
     truncate_all(pg_store_url)
@@ -118,15 +129,7 @@ def test_same_messages_recorded_by_two_processes(pg_store_url: str) -> None:
     assert counts["events"] == 3 * ROUNDS
     assert counts["contacts"] == 2 * ROUNDS + 1
     assert counts["contact_history"] == ROUNDS  # one unsubscribe per hard-bounced address
-    store = open_store(pg_store_url, upgrade=False)
-    try:
-        with store.engine.connect() as conn:
-            shared = conn.execute(
-                select(ContactRow.block_count).where(ContactRow.address == "shared@example.com")
-            ).scalar_one()
-    finally:
-        store.close()
-    assert shared == ROUNDS
+    assert _block_count(pg_store_url, "shared@example.com") == ROUNDS
 
 
 def test_same_batches_recorded_by_two_processes(pg_store_url: str) -> None:
@@ -151,15 +154,7 @@ def test_same_batches_recorded_by_two_processes(pg_store_url: str) -> None:
     assert counts["events"] == 2 * ROUNDS
     assert counts["contacts"] == ROUNDS + 1
     assert counts["contact_history"] == ROUNDS
-    store = open_store(pg_store_url, upgrade=False)
-    try:
-        with store.engine.connect() as conn:
-            shared = conn.execute(
-                select(ContactRow.block_count).where(ContactRow.address == "shared@example.com")
-            ).scalar_one()
-    finally:
-        store.close()
-    assert shared == ROUNDS
+    assert _block_count(pg_store_url, "shared@example.com") == ROUNDS
 
 
 def test_different_messages_for_one_recipient_at_once(pg_store_url: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from returnpath.model import Action, Delivery, MessageKind, Reason
@@ -84,59 +85,55 @@ def _message_id(mail: object) -> str | None:
     return str(value) if value else None
 
 
-def _bounce(bounce: dict[str, Any], message_id: str | None) -> Extraction:
-    deliveries: list[Delivery] = []
-    for item in _list(bounce.get("bouncedRecipients")):
-        item = _dict(item)
+def _recipients(items: object) -> Iterator[tuple[dict[str, Any], str, str]]:
+    """(item, recipient, diagnostic without its "smtp;" type) for each listed recipient."""
+    for raw in _list(items):
+        item = _dict(raw)
         recipient = _text.clean_address(str(item.get("emailAddress") or ""))
         if not recipient:
             continue
         diagnostic = str(item.get("diagnosticCode") or "")
         if ";" in diagnostic[:8]:
             diagnostic = diagnostic.split(";", 1)[1]
-        action = _ACTIONS.get(str(item.get("action") or "").lower(), Action.FAILED)
-        deliveries.append(
-            _text.delivery(
-                recipient,
-                fmt=NAME,
-                diagnostic=diagnostic or None,
-                action=action,
-                status=str(item.get("status") or "") or None,
-                original_message_id=message_id,
-            )
-        )
+        yield item, recipient, diagnostic
+
+
+def _extraction(deliveries: list[Delivery]) -> Extraction:
     if not deliveries:
         return NOT_MINE
     return Extraction(kind=MessageKind.BOUNCE, deliveries=tuple(deliveries))
+
+
+def _bounce(bounce: dict[str, Any], message_id: str | None) -> Extraction:
+    return _extraction([
+        _text.delivery(
+            recipient,
+            fmt=NAME,
+            diagnostic=diagnostic or None,
+            action=_ACTIONS.get(str(item.get("action") or "").lower(), Action.FAILED),
+            status=str(item.get("status") or "") or None,
+            original_message_id=message_id,
+        )
+        for item, recipient, diagnostic in _recipients(bounce.get("bouncedRecipients"))
+    ])
 
 
 def _delayed(delay: dict[str, Any], message_id: str | None) -> Extraction:
     """An event-publishing DeliveryDelay: SES keeps trying each of delayedRecipients."""
-    deliveries: list[Delivery] = []
-    for item in _list(delay.get("delayedRecipients")):
-        item = _dict(item)
-        recipient = _text.clean_address(str(item.get("emailAddress") or ""))
-        if not recipient:
-            continue
-        diagnostic = str(item.get("diagnosticCode") or "")
-        if ";" in diagnostic[:8]:
-            diagnostic = diagnostic.split(";", 1)[1]
-        # without a reply, SES's delayType ("MailboxFull", "TransientCommunicationFailure")
-        # is all it says of the cause
-        diagnostic = diagnostic.strip() or _words(str(delay.get("delayType") or ""))
-        deliveries.append(
-            _text.delivery(
-                recipient,
-                fmt=NAME,
-                diagnostic=diagnostic or None,
-                action=Action.DELAYED,
-                status=str(item.get("status") or "") or None,
-                original_message_id=message_id,
-            )
+    # without a reply, SES's delayType ("MailboxFull", "TransientCommunicationFailure") is
+    # all it says of the cause
+    cause = _words(str(delay.get("delayType") or ""))
+    return _extraction([
+        _text.delivery(
+            recipient,
+            fmt=NAME,
+            diagnostic=diagnostic.strip() or cause or None,
+            action=Action.DELAYED,
+            status=str(item.get("status") or "") or None,
+            original_message_id=message_id,
         )
-    if not deliveries:
-        return NOT_MINE
-    return Extraction(kind=MessageKind.BOUNCE, deliveries=tuple(deliveries))
+        for item, recipient, diagnostic in _recipients(delay.get("delayedRecipients"))
+    ])
 
 
 def _words(name: str) -> str:
