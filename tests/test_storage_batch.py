@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import random
+import shutil
 from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+from returnpath.config import Settings
 from returnpath.model import Category
-from returnpath.storage import RecordFailure, RecordOutcome, Store
+from returnpath.storage import RecordFailure, RecordOutcome, Store, open_store
 from returnpath.storage import recorder as recorder_module
-from returnpath.storage.tables import ContactHistoryRow, ContactRow, EventRow, MessageRow
+from returnpath.storage.tables import (
+    Base,
+    ContactHistoryRow,
+    ContactRow,
+    EventRow,
+    MessageRow,
+)
+from support.pg_fixtures import TABLES, truncate_all
 from support.storage_factory import T0, delivery, message
 
 
@@ -84,17 +96,17 @@ def test_database_error_rolls_back_the_whole_batch(
     """Scenario: the database fails on message 2 of 3: nothing of the batch is committed."""
     items = [box_message(uid, delivery(f"d{uid}@example.com", Category.SOFT))
              for uid in range(1, 4)]
-    real = recorder_module.Recorder.record
+    real = recorder_module.Recorder._effects
     calls = 0
 
-    def failing(self: Any, raw: Any, result: Any, sha: str, **kwargs: Any) -> Any:
+    def failing(self: Any, *args: Any) -> Any:
         nonlocal calls
         calls += 1
-        if calls == 2:
-            raise OperationalError("INSERT", {}, Exception("disk I/O error"))
-        return real(self, raw, result, sha, **kwargs)
+        if calls == 2:  # the second recipient's effects: message 2
+            raise OperationalError("UPDATE", {}, Exception("disk I/O error"))
+        return real(self, *args)
 
-    monkeypatch.setattr(recorder_module.Recorder, "record", failing)
+    monkeypatch.setattr(recorder_module.Recorder, "_effects", failing)
     with pytest.raises(OperationalError):
         store.record_many(items, now=T0)
     assert count(store, MessageRow) == 0
@@ -124,3 +136,74 @@ def test_contact_made_by_a_failed_message_is_not_reused(store: Store) -> None:
             .order_by(ContactRow.address)
         ).all()
     assert [tuple(r) for r in rows] == [("a@example.com", 1, 0), ("z@example.com", 1, 0)]
+
+
+def _mixed_traffic(seed: int) -> list[tuple[Any, Any]]:
+    """120 returned messages for twelve addresses: every category (hard bounces and abuse
+    complaints for one address only, so the others live to reach the soft-bounce limit),
+    shared original Message-IDs (deferrals and their final verdicts, in either order),
+    arrival times out of order, and a few messages naming two recipients."""
+    rng = random.Random(seed)
+    categories = [Category.HARD, Category.SOFT, Category.BLOCK, Category.DEFERRAL,
+                  Category.DEFERRAL, Category.DELIVERED, Category.AUTO_REPLY,
+                  Category.COMPLAINT, Category.UNKNOWN]
+    items = []
+    for uid in range(1, 121):
+        picked = []
+        for address in rng.sample(range(12), rng.choice([1, 1, 1, 2])):
+            category = rng.choice(categories)
+            if category is Category.HARD and address != 0:
+                category = Category.SOFT
+            picked.append(delivery(
+                f"c{address}@example.com", category,
+                original_message_id=rng.choice([None, "<o1@s>", "<o2@s>", "<o3@s>"]),
+                feedback_type=("abuse" if address == 0 else "not-spam")
+                if category is Category.COMPLAINT else None,
+            ))
+        received = T0 - timedelta(hours=rng.randrange(0, 200))
+        items.append(message(*picked, source="bounces", folder="INBOX", uidvalidity=9,
+                             uid=uid, received_at=received))
+    return items
+
+
+def _dump(store: Store) -> dict[str, list[Any]]:
+    dumped = {}
+    with store.engine.connect() as conn:
+        for name in TABLES:
+            table = Base.metadata.tables[name]
+            order = table.c.id if "id" in table.c else table.c.source
+            dumped[name] = list(conn.execute(select(table).order_by(order)))
+    return dumped
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_batches_write_exactly_the_rows_of_one_by_one(
+    backend: str, store_url: str, make_store: Any, sqlite_template: Path, tmp_path: Path,
+    seed: int,
+) -> None:
+    """Scenario: mixed traffic with the soft-bounce policy on, recorded message by message and
+    then in batches of seven into an empty database: every row of every table is the same."""
+    items = _mixed_traffic(seed)
+    one_by_one = make_store(soft_bounce_limit=2)
+    for raw, result in items:
+        one_by_one.record(raw, result, now=T0)
+    expected = _dump(one_by_one)
+    if backend == "sqlite":
+        shutil.copyfile(sqlite_template, tmp_path / "batched.db")
+        url = f"sqlite:///{tmp_path / 'batched.db'}"
+    else:
+        truncate_all(store_url)
+        url = store_url
+    batched = open_store(url, settings=Settings(database_url=url, soft_bounce_limit=2))
+    try:
+        for start in range(0, len(items), 7):
+            outcomes = batched.record_many(items[start : start + 7], now=T0)
+            assert all(isinstance(o, RecordOutcome) and o.created for o in outcomes)
+        assert _dump(batched) == expected
+    finally:
+        batched.close()
+    # the traffic reaches every path the batch changes
+    deferral_states = {row.state for row in expected["deferrals"]}
+    reasons = {row.reason for row in expected["contact_history"]}
+    assert deferral_states == {"pending", "resolved"}
+    assert "soft_limit" in reasons

@@ -42,7 +42,6 @@ from returnpath.config import Settings
 from returnpath.model import (
     UNSUBSCRIBING_FEEDBACK_TYPES,
     Category,
-    Delivery,
     ParseResult,
     RawMessage,
     Reason,
@@ -89,6 +88,28 @@ COUNTER_COLUMNS: dict[Category, str] = {
     Category.DELIVERED: "delivered_count",
     Category.COMPLAINT: "complaint_count",
 }
+
+
+#: The bind parameter that carries each counter's increment in _write_counts().
+_COUNT_PARAMS: dict[Category, str] = {
+    category: f"d_{column}" for category, column in COUNTER_COLUMNS.items()
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    """One recipient of a message: its event row, and what its effects need."""
+
+    event: dict[str, Any]
+    contact_id: int | None
+    address: str | None
+    category: Category
+    feedback_type: str | None
+    original: str | None
+    returned_message_id: str | None
+    sha: str
+    source: str
+    occurred: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,16 +329,17 @@ class Recorder:
         self.settings = settings
         self.now = now
         self.unsubscribed: list[str] = []
-        #: Whether the contact last looked up by _contact() ever had a deferral counted.
-        self.ever_deferred = False
-        #: Contacts already looked up in this transaction (a batch): address -> (id, whether
-        #: it ever had a deferral counted). None: look every address up.
-        self.known_contacts: dict[str, tuple[int, bool]] | None = None
+        #: Contacts already looked up in this transaction: address -> (id, whether it ever
+        #: had a deferral counted). Only a contact with a deferral counted can have a pending
+        #: one, which spares a write for the great majority of final verdicts.
+        self.known_contacts: dict[str, tuple[int, bool]] = {}
+        #: While record_batch() runs: per contact, the counter changes it will write at the end.
+        self._counts: dict[int, dict[str, Any]] | None = None
 
     def prefetch_contacts(self, addresses: Iterable[str]) -> None:
         """Look the contacts of a batch up in one query; _contact() then reads them here."""
-        known = self.known_contacts = {}
-        wanted = sorted(set(addresses))
+        known = self.known_contacts
+        wanted = sorted(set(addresses) - known.keys())
         for start in range(0, len(wanted), 500):
             rows = self.conn.execute(
                 select(contacts.c.address, contacts.c.id, contacts.c.deferral_count).where(
@@ -347,25 +369,43 @@ class Recorder:
             message_id = self._insert_message(raw, result, sha)
         if message_id is None:
             return None
-        trusted = not (self.settings.require_signed_verp and result.verp is not VerpState.VALID)
-        occurred = self._occurred_at(raw, result)
-        written = 0
-        seen: set[str | None] = set()
-        for delivery in result.deliveries:
-            address = normalise_address(delivery.recipient)
-            key = address or (delivery.recipient or "").strip() or None
-            if key is not None:  # as stored, so the (message, recipient) key cannot collide
-                key = clean_text(key, events.c.recipient.type.length)  # type: ignore[attr-defined]
-            if key is not None and key in seen:
-                continue  # a report naming one recipient twice: the first block speaks
-            seen.add(key)
-            self._record_delivery(
-                raw, result, sha, message_id, delivery, key, address, trusted, occurred
-            )
-            written += 1
+        planned = self._plan(raw, result, sha, message_id)
+        for row in planned:
+            self._effects(row, self._insert_event(**row.event))
         if checkpoint:
             advance_checkpoint(self.conn, raw, self.now)
-        return RecordOutcome(message_id, True, written, tuple(self.unsubscribed))
+        return RecordOutcome(message_id, True, len(planned), tuple(self.unsubscribed))
+
+    def record_batch(
+        self, rows: list[tuple[RawMessage, ParseResult, str, int]]
+    ) -> list[RecordOutcome]:
+        """record() for messages whose rows insert_messages() wrote: (raw, result, sha, id).
+
+        The same writes, fewer statements: the events of the whole batch are inserted in one
+        statement, then each event's effects are applied in order, and each contact's
+        counters are written once at the end (nothing in between reads them). Effects that
+        read events (the soft-bounce policy, a deferral meeting its final verdict) only see
+        events with a lower id, which are exactly those record() would have written before.
+        No checkpoint: the caller advances it once for the batch.
+        """
+        plans = [self._plan(raw, result, sha, message_id) for raw, result, sha, message_id in rows]
+        flat = [row for plan in plans for row in plan]
+        ids = self._insert_events([row.event for row in flat]) if flat else []
+        event_ids = iter(ids)
+        outcomes: list[RecordOutcome] = []
+        self._counts = {}
+        try:
+            for (_, _, _, message_id), plan in zip(rows, plans, strict=True):
+                self.unsubscribed = []
+                for row in plan:
+                    self._effects(row, next(event_ids))
+                outcomes.append(
+                    RecordOutcome(message_id, True, len(plan), tuple(self.unsubscribed))
+                )
+            self._write_counts()
+        finally:
+            self._counts = None
+        return outcomes
 
     def insert_messages(self, rows: list[tuple[RawMessage, ParseResult, str]]) -> list[int]:
         """Insert the message rows of a batch in one statement; their ids, in order.
@@ -430,54 +470,70 @@ class Recorder:
 
     # -- one recipient ----------------------------------------------------------------------
 
-    def _record_delivery(
-        self,
-        raw: RawMessage,
-        result: ParseResult,
-        sha: str,
-        message_id: int,
-        delivery: Delivery,
-        recipient: str | None,
-        address: str | None,
-        trusted: bool,
-        occurred: datetime,
-    ) -> None:
-        verdict = delivery.verdict
-        category = verdict.category if verdict else Category.UNKNOWN
-        original = delivery.original_message_id or result.original_message_id
+    def _plan(
+        self, raw: RawMessage, result: ParseResult, sha: str, message_id: int
+    ) -> list[_Planned]:
+        """The event row of each recipient of a message, its contact looked up or created."""
+        trusted = not (self.settings.require_signed_verp and result.verp is not VerpState.VALID)
+        occurred = self._occurred_at(raw, result)
         headers = {name.lower(): value for name, value in result.original_headers}
-        acts = trusted and address is not None and category is not Category.UNKNOWN
-        contact_id = self._contact(address) if acts and address else None
-        event_id = self._insert_event(
-            origin=EventOrigin.MESSAGE,
-            message_id=message_id,
-            contact_id=contact_id,
-            source=raw.source,
-            recipient=recipient,
-            domain=domain_of(address) if address else None,
-            category=category.value,
-            reason=verdict.reason.value if verdict else None,
-            rule=verdict.rule if verdict else None,
-            status=delivery.status,
-            reply_code=delivery.reply_code,
-            action=delivery.action.value or None,
-            diagnostic=delivery.diagnostic,
-            remote_mta=delivery.remote_mta,
-            feedback_type=delivery.feedback_type,
-            format=delivery.format or result.format or None,
-            original_message_id=original,
-            campaign=headers.get(self.settings.campaign_header.lower()) or result.verp_campaign,
-            contact_ref=headers.get(self.settings.contact_header.lower()),
-            trusted=trusted,
-            occurred_at=occurred,
-        )
+        campaign = headers.get(self.settings.campaign_header.lower()) or result.verp_campaign
+        contact_ref = headers.get(self.settings.contact_header.lower())
+        planned: list[_Planned] = []
+        seen: set[str | None] = set()
+        for delivery in result.deliveries:
+            address = normalise_address(delivery.recipient)
+            recipient = address or (delivery.recipient or "").strip() or None
+            if recipient is not None:  # as stored, so the (message, recipient) key cannot collide
+                recipient = clean_text(recipient, events.c.recipient.type.length)  # type: ignore[attr-defined]
+            if recipient is not None and recipient in seen:
+                continue  # a report naming one recipient twice: the first block speaks
+            seen.add(recipient)
+            verdict = delivery.verdict
+            category = verdict.category if verdict else Category.UNKNOWN
+            original = delivery.original_message_id or result.original_message_id
+            acts = trusted and address is not None and category is not Category.UNKNOWN
+            contact_id = self._contact(address) if acts and address else None
+            event = dict(
+                origin=EventOrigin.MESSAGE,
+                message_id=message_id,
+                contact_id=contact_id,
+                source=raw.source,
+                recipient=recipient,
+                domain=domain_of(address) if address else None,
+                category=category.value,
+                reason=verdict.reason.value if verdict else None,
+                rule=verdict.rule if verdict else None,
+                status=delivery.status,
+                reply_code=delivery.reply_code,
+                action=delivery.action.value or None,
+                diagnostic=delivery.diagnostic,
+                remote_mta=delivery.remote_mta,
+                feedback_type=delivery.feedback_type,
+                format=delivery.format or result.format or None,
+                original_message_id=original,
+                campaign=campaign,
+                contact_ref=contact_ref,
+                trusted=trusted,
+                occurred_at=occurred,
+            )
+            planned.append(
+                _Planned(event, contact_id, address, category, delivery.feedback_type, original,
+                         result.message_id, sha, raw.source, occurred)
+            )
+        return planned
+
+    def _effects(self, row: _Planned, event_id: int) -> None:
+        """What one recipient's event does to its contact and deferrals."""
+        contact_id, address, category = row.contact_id, row.address, row.category
         if contact_id is None or address is None:
             return
-        self._count(contact_id, category, event_id, occurred)
+        occurred = row.occurred
+        self._count(contact_id, address, category, event_id, occurred)
         if category is Category.HARD:
             self.unsubscribe(contact_id, address, UnsubscribeReason.HARD_BOUNCE, event_id, occurred)
         elif category is Category.COMPLAINT:
-            feedback = (delivery.feedback_type or "").strip().lower()
+            feedback = (row.feedback_type or "").strip().lower()
             if feedback in UNSUBSCRIBING_FEEDBACK_TYPES:
                 self.unsubscribe(
                     contact_id, address, UnsubscribeReason.COMPLAINT, event_id, occurred
@@ -485,28 +541,23 @@ class Recorder:
         elif category in (Category.SOFT, Category.BLOCK):
             self.apply_soft_policy(contact_id, address, event_id, occurred)
         if category is Category.DEFERRAL:
-            kind, key = deferral_key(original, result.message_id, sha)
+            kind, key = deferral_key(row.original, row.returned_message_id, row.sha)
             key = clean_text(key, deferrals.c.original_key.type.length)  # type: ignore[attr-defined]
-            self._defer(address, kind, key, contact_id, raw.source, event_id, occurred)
-        elif category in _FINAL and self.ever_deferred:
-            # Only a contact with a deferral counted can have a pending one: this skips a
-            # write for the great majority of verdicts.
-            self._close_deferrals(address, original, category, event_id)
+            self._defer(address, kind, key, contact_id, row.source, event_id, occurred)
+        elif category in _FINAL and self.known_contacts[address][1]:
+            self._close_deferrals(address, row.original, category, event_id)
 
     # -- contacts ---------------------------------------------------------------------------
 
     def _contact(self, address: str) -> int:
         """The contact id of an address, creating a subscribed contact when it is new."""
-        known = self.known_contacts
-        if known is not None and address in known:
-            contact_id, self.ever_deferred = known[address]
-            return contact_id
-        contact_id = self._find_or_create_contact(address)
-        if known is not None:
-            known[address] = (contact_id, self.ever_deferred)
-        return contact_id
+        found = self.known_contacts.get(address)
+        if found is None:
+            found = self.known_contacts[address] = self._find_or_create_contact(address)
+        return found[0]
 
-    def _find_or_create_contact(self, address: str) -> int:
+    def _find_or_create_contact(self, address: str) -> tuple[int, bool]:
+        """(id, whether it ever had a deferral counted)."""
         find = statement(
             self.conn,
             "contact_id",
@@ -516,9 +567,7 @@ class Recorder:
         )
         found = self.conn.execute(find, {"address": address}).first()
         if found is not None:
-            self.ever_deferred = bool(found.deferral_count)
-            return int(found.id)
-        self.ever_deferred = False
+            return int(found.id), bool(found.deferral_count)
         created = self.conn.execute(
             statement(
                 self.conn,
@@ -536,11 +585,25 @@ class Recorder:
         ).scalar()
         if created is None:  # another writer created it a moment ago
             row = self.conn.execute(find, {"address": address}).one()
-            self.ever_deferred = bool(row.deferral_count)
-            created = row.id
-        return int(created)
+            return int(row.id), bool(row.deferral_count)
+        return int(created), False
 
-    def _count(self, contact_id: int, category: Category, event_id: int, at: datetime) -> None:
+    def _count(
+        self, contact_id: int, address: str, category: Category, event_id: int, at: datetime
+    ) -> None:
+        """One more event of `category` for the contact, and it is the contact's latest."""
+        if category is Category.DEFERRAL:
+            self.known_contacts[address] = (contact_id, True)
+        latest = {"b_event": event_id, "b_at": at, "b_category": category.value}
+        if self._counts is not None:  # record_batch(): written once per contact at the end
+            counts = self._counts.setdefault(
+                contact_id,
+                {"b_id": contact_id, "b_now": self.now,
+                 **dict.fromkeys(_COUNT_PARAMS.values(), 0)},
+            )
+            counts[_COUNT_PARAMS[category]] += 1
+            counts.update(latest)
+            return
         column = contacts.c[COUNTER_COLUMNS[category]]
         stmt = statement(
             self.conn,
@@ -553,20 +616,41 @@ class Recorder:
                         column: column + 1,
                         contacts.c.last_event_id: bindparam("b_event"),
                         contacts.c.last_event_at: bindparam("b_at", type_=UTCDateTime()),
-                        contacts.c.last_category: category.value,
+                        contacts.c.last_category: bindparam("b_category"),
                         contacts.c.updated_at: bindparam("b_now", type_=UTCDateTime()),
                     }
                 )
             ),
         )
-        self.conn.execute(
-            stmt, {"b_id": contact_id, "b_event": event_id, "b_at": at, "b_now": self.now}
+        self.conn.execute(stmt, {"b_id": contact_id, "b_now": self.now, **latest})
+
+    def _write_counts(self) -> None:
+        """The counters record_batch() gathered: one UPDATE per contact, in one executemany."""
+        if not self._counts:
+            return
+        stmt = statement(
+            self.conn,
+            "count_many",
+            lambda _c: (
+                update(contacts)
+                .where(contacts.c.id == bindparam("b_id"))
+                .values(
+                    {
+                        **{
+                            contacts.c[COUNTER_COLUMNS[category]]: (
+                                contacts.c[COUNTER_COLUMNS[category]] + bindparam(param)
+                            )
+                            for category, param in _COUNT_PARAMS.items()
+                        },
+                        contacts.c.last_event_id: bindparam("b_event"),
+                        contacts.c.last_event_at: bindparam("b_at", type_=UTCDateTime()),
+                        contacts.c.last_category: bindparam("b_category"),
+                        contacts.c.updated_at: bindparam("b_now", type_=UTCDateTime()),
+                    }
+                )
+            ),
         )
-        if category is Category.DEFERRAL and self.known_contacts is not None:
-            for address, (known_id, _) in self.known_contacts.items():
-                if known_id == contact_id:
-                    self.known_contacts[address] = (contact_id, True)
-                    break
+        self.conn.execute(stmt, list(self._counts.values()))
 
     def unsubscribe(
         self,
@@ -650,14 +734,29 @@ class Recorder:
                     events.c.category.in_([Category.SOFT.value, Category.BLOCK.value]),
                     events.c.occurred_at >= bindparam("b_since", type_=UTCDateTime()),
                     events.c.occurred_at <= bindparam("b_at", type_=UTCDateTime()),
+                    # record_batch() inserts a batch's events before their effects run
+                    events.c.id <= bindparam("b_event"),
                 ),
             ),
-            {"b_id": contact_id, "b_since": since, "b_at": at},
+            {"b_id": contact_id, "b_since": since, "b_at": at, "b_event": event_id},
         ).scalar_one()
         if count >= limit:
             self.unsubscribe(contact_id, address, UnsubscribeReason.SOFT_LIMIT, event_id, at)
 
     # -- events -----------------------------------------------------------------------------
+
+    def _insert_events(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert the events of a batch in one statement; their ids, in order."""
+        for values in rows:
+            values["origin"] = EventOrigin(values["origin"]).value
+            values.setdefault("recorded_at", self.now)
+            clean_row(events, values)
+        stmt = statement(
+            self.conn,
+            "insert_events",
+            lambda _c: events.insert().returning(events.c.id, sort_by_parameter_order=True),
+        )
+        return [int(i) for i in self.conn.execute(stmt, rows).scalars()]
 
     def _insert_event(self, **values: Any) -> int:
         values["origin"] = EventOrigin(values["origin"]).value
@@ -688,15 +787,8 @@ class Recorder:
         final = None
         if kind is DeferralKeyKind.ORIGINAL_MESSAGE_ID:
             final = self.conn.execute(
-                select(events.c.id, events.c.category)
-                .where(
-                    events.c.recipient == address,
-                    events.c.original_message_id == key,
-                    events.c.trusted.is_(True),
-                    events.c.category.in_([c.value for c in _FINAL]),
-                )
-                .order_by(events.c.id)
-                .limit(1)
+                statement(self.conn, "final_for_deferral", lambda _c: _final_event_statement()),
+                {"b_recipient": address, "b_key": key, "b_event": event_id},
             ).first()
         state, resolution, resolved_at, resolved_event = DeferralState.PENDING, None, None, None
         if final is not None:
@@ -704,37 +796,32 @@ class Recorder:
             resolution = (Category.DELIVERED if closing in _DELIVERED_LIKE else closing).value
             state, resolved_at, resolved_event = DeferralState.RESOLVED, self.now, final.id
         created = self.conn.execute(
-            insert_ignoring_conflicts(self.conn, deferrals)
-            .values(
-                recipient=address,
-                original_key=key,
-                key_kind=kind.value,
-                contact_id=contact_id,
-                source=source,
-                first_seen=at,
-                last_seen=at,
-                times_seen=1,
-                first_event_id=event_id,
-                state=state.value,
-                resolution=resolution,
-                resolved_at=resolved_at,
-                resolved_event_id=resolved_event,
-            )
-            .returning(deferrals.c.id)
+            statement(
+                self.conn,
+                "insert_deferral",
+                lambda c: insert_ignoring_conflicts(c, deferrals).returning(deferrals.c.id),
+            ),
+            {
+                "recipient": address,
+                "original_key": key,
+                "key_kind": kind.value,
+                "contact_id": contact_id,
+                "source": source,
+                "first_seen": at,
+                "last_seen": at,
+                "times_seen": 1,
+                "first_event_id": event_id,
+                "state": state.value,
+                "resolution": resolution,
+                "resolved_at": resolved_at,
+                "resolved_event_id": resolved_event,
+            },
         ).first()
-        if created is not None:
-            return
-        where = and_(deferrals.c.recipient == address, deferrals.c.original_key == key)
-        self.conn.execute(
-            update(deferrals).where(where).values(times_seen=deferrals.c.times_seen + 1)
-        )
-        self.conn.execute(
-            update(deferrals).where(where, deferrals.c.last_seen < at).values(last_seen=at)
-        )
-        # A deferral notice older than the first one known moves the start of the window back.
-        self.conn.execute(
-            update(deferrals).where(where, deferrals.c.first_seen > at).values(first_seen=at)
-        )
+        if created is None:  # seen before: one more notice, and its window may start earlier
+            self.conn.execute(
+                statement(self.conn, "deferral_seen_again", lambda _c: _seen_again_statement()),
+                {"b_recipient": address, "b_key": key, "b_at": at},
+            )
 
     def _close_deferrals(
         self, address: str, original: str | None, category: Category, event_id: int
@@ -823,9 +910,44 @@ class Recorder:
             .where(deferrals.c.id == deferral_id)
             .values(resolved_event_id=event_id)
         )
-        self._count(contact_id, Category.SOFT, event_id, occurred)
+        self._count(contact_id, address, Category.SOFT, event_id, occurred)
         self.apply_soft_policy(contact_id, address, event_id, occurred)
         return True
+
+
+def _final_event_statement() -> Any:
+    """The first trusted final verdict for a deferral's recipient and original Message-ID,
+    among the events written before the deferral's own (record_batch() inserts a batch's
+    events before their effects run)."""
+    return (
+        select(events.c.id, events.c.category)
+        .where(
+            events.c.recipient == bindparam("b_recipient"),
+            events.c.original_message_id == bindparam("b_key"),
+            events.c.trusted.is_(True),
+            events.c.category.in_([c.value for c in _FINAL]),
+            events.c.id < bindparam("b_event"),
+        )
+        .order_by(events.c.id)
+        .limit(1)
+    )
+
+
+def _seen_again_statement() -> Any:
+    at = bindparam("b_at", type_=UTCDateTime())
+    return (
+        update(deferrals)
+        .where(
+            deferrals.c.recipient == bindparam("b_recipient"),
+            deferrals.c.original_key == bindparam("b_key"),
+        )
+        .values(
+            times_seen=deferrals.c.times_seen + 1,
+            last_seen=case((deferrals.c.last_seen < at, at), else_=deferrals.c.last_seen),
+            # A notice older than the first one known moves the start of the window back.
+            first_seen=case((deferrals.c.first_seen > at, at), else_=deferrals.c.first_seen),
+        )
+    )
 
 
 def _close_deferrals_statement(*, by_key: bool) -> Any:

@@ -150,59 +150,30 @@ class Store:
             for address in map(normalise_address, (d.recipient for d in result.deliveries))
             if address is not None
         )
-        inserted: dict[int, int] = {}
-        if not isolate:
-            # The message rows in one statement; a conflict or a bad value in any of them
-            # sends the batch to the message-by-message path.
+        outcomes: list[RecordOutcome | RecordFailure]
+        if isolate:
+            outcomes = self._record_isolated(conn, recorder, items, keys, known)
+        else:
+            # The whole batch in a few statements; a conflict or a bad value in any message
+            # sends the batch to the savepoint-per-message path.
             new = [index for index in range(len(items)) if index not in known]
             try:
                 ids = recorder.insert_messages(
                     [(items[i][0], items[i][1], keys[i][4]) for i in new]
                 )
-            except (OperationalError, InterfaceError):
-                raise
-            except Exception as exc:
-                raise _MessageFailed from exc
-            inserted = dict(zip(new, ids, strict=True))
-        outcomes: list[RecordOutcome | RecordFailure] = []
-        for index, (raw, result) in enumerate(items):
-            if index in known:
-                outcomes.append(RecordOutcome(known[index], False, 0, ()))
-                continue
-            sha = keys[index][4]
-            if isolate:
-                conn.exec_driver_sql("SAVEPOINT rp_message")
-            try:
-                outcome = recorder.record(raw, result, sha, checkpoint=False,
-                                          message_id=inserted.get(index))
+                written = recorder.record_batch(
+                    [(items[i][0], items[i][1], keys[i][4], message_id)
+                     for i, message_id in zip(new, ids, strict=True)]
+                )
             except (OperationalError, InterfaceError):
                 raise  # the database itself: the whole batch goes
             except Exception as exc:
-                if not isolate:
-                    raise _MessageFailed from exc
-                conn.exec_driver_sql("ROLLBACK TO SAVEPOINT rp_message")
-                conn.exec_driver_sql("RELEASE SAVEPOINT rp_message")
-                # Contacts this message created are gone again: look addresses up afresh.
-                recorder.known_contacts = {}
-                existing = find_message(conn, raw, sha) if isinstance(exc, IntegrityError) else None
-                if existing is None:
-                    outcomes.append(RecordFailure(exc))
-                else:
-                    outcomes.append(RecordOutcome(existing, False, 0, ()))
-                continue
-            if isolate:
-                conn.exec_driver_sql("RELEASE SAVEPOINT rp_message")
-            if outcome is None:
-                # An earlier copy in this batch, or another writer's commit (PostgreSQL).
-                existing = find_message(conn, raw, sha)
-                if existing is None:
-                    outcomes.append(RecordFailure(RuntimeError(
-                        f"recording {'/'.join(map(str, keys[index][:4]))} conflicted, "
-                        "but no such message exists"
-                    )))
-                    continue
-                outcome = RecordOutcome(existing, False, 0, ())
-            outcomes.append(outcome)
+                raise _MessageFailed from exc
+            done = dict(zip(new, written, strict=True))
+            outcomes = [
+                done[index] if index in done else RecordOutcome(known[index], False, 0, ())
+                for index in range(len(items))
+            ]
         # What advancing per message in order would leave: per (source, folder), the highest
         # uid seen since its UIDVALIDITY last changed.
         last: dict[tuple[str, str], RawMessage] = {}
@@ -214,6 +185,51 @@ class Store:
                 last[(raw.source, raw.folder)] = raw
         for raw in last.values():
             advance_checkpoint(conn, raw, now)
+        return outcomes
+
+    @staticmethod
+    def _record_isolated(
+        conn: Any,
+        recorder: Recorder,
+        items: Sequence[tuple[RawMessage, ParseResult]],
+        keys: list[tuple[str, str, int, int | None, str]],
+        known: dict[int, int],
+    ) -> list[RecordOutcome | RecordFailure]:
+        """Message by message, each inside a SAVEPOINT: a failing one is rolled back alone."""
+        outcomes: list[RecordOutcome | RecordFailure] = []
+        for index, (raw, result) in enumerate(items):
+            if index in known:
+                outcomes.append(RecordOutcome(known[index], False, 0, ()))
+                continue
+            sha = keys[index][4]
+            conn.exec_driver_sql("SAVEPOINT rp_message")
+            try:
+                outcome = recorder.record(raw, result, sha, checkpoint=False)
+            except (OperationalError, InterfaceError):
+                raise  # the database itself: the whole batch goes
+            except Exception as exc:
+                conn.exec_driver_sql("ROLLBACK TO SAVEPOINT rp_message")
+                conn.exec_driver_sql("RELEASE SAVEPOINT rp_message")
+                # Contacts this message created are gone again: look addresses up afresh.
+                recorder.known_contacts = {}
+                existing = find_message(conn, raw, sha) if isinstance(exc, IntegrityError) else None
+                if existing is None:
+                    outcomes.append(RecordFailure(exc))
+                else:
+                    outcomes.append(RecordOutcome(existing, False, 0, ()))
+                continue
+            conn.exec_driver_sql("RELEASE SAVEPOINT rp_message")
+            if outcome is None:
+                # An earlier copy in this batch, or another writer's commit (PostgreSQL).
+                existing = find_message(conn, raw, sha)
+                if existing is None:
+                    outcomes.append(RecordFailure(RuntimeError(
+                        f"recording {'/'.join(map(str, keys[index][:4]))} conflicted, "
+                        "but no such message exists"
+                    )))
+                    continue
+                outcome = RecordOutcome(existing, False, 0, ())
+            outcomes.append(outcome)
         return outcomes
 
     def checkpoint(self, source: str, folder: str) -> tuple[int | None, int] | None:
