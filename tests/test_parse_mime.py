@@ -1,0 +1,208 @@
+"""parsers/mime.py builds the stdlib feed parser's tree: the same for real, damaged and odd mail.
+
+Every test compares the whole tree (headers as stored, payloads, preambles, epilogues,
+default types and defects with their arguments) against `email.message_from_bytes`.
+"""
+
+from __future__ import annotations
+
+import email
+import email.message
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from returnpath.parsers import mime
+from returnpath.parsers.mbox import split_mbox
+from returnpath.parsers.message import normalise_newlines
+
+FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURE_MESSAGES = [
+    normalise_newlines(m)
+    for p in sorted(FIXTURES_DIR.rglob("*"))
+    if p.is_file() and p.suffix != ".json"
+    for m in split_mbox(p.read_bytes())
+]
+
+Tree = list[tuple[object, ...]]
+
+
+def tree(msg: email.message.Message) -> Tree:
+    """Everything the parser decides about each part, in walk order."""
+    out: Tree = []
+    for part in msg.walk():
+        payload = part._payload
+        out.append(
+            (
+                list(part._headers),
+                part._unixfrom,
+                payload if isinstance(payload, str) else len(payload or ()),
+                part.preamble,
+                part.epilogue,
+                [(type(d).__name__, d.args) for d in part.defects],
+                part._default_type,
+                part._charset,
+            )
+        )
+    return out
+
+
+def assert_same_tree(raw: bytes) -> None:
+    assert tree(mime.message_from_bytes(raw)) == tree(email.message_from_bytes(raw))
+
+
+def test_fixtures_parse_to_the_stdlib_tree() -> None:
+    """Scenario: every fixture message (LF line endings, as Message hands them over)."""
+    assert len(FIXTURE_MESSAGES) > 100
+    for raw in FIXTURE_MESSAGES:
+        assert_same_tree(raw)
+
+
+MULTIPART = (
+    b"From: a@example.com\n"
+    b'Content-Type: multipart/report; boundary="b"\n'
+    b"\n"
+    b"preamble\n"
+    b"--b\n"
+    b"Content-Type: text/plain\n"
+    b"\n"
+    b"notice\n"
+    b"\n"
+    b"--b\n"
+    b"Content-Type: message/delivery-status\n"
+    b"\n"
+    b"Reporting-MTA: dns; mx.example.com\n"
+    b"\n"
+    b"Final-Recipient: rfc822; x@example.net\n"
+    b"Action: failed\n"
+    b"\n"
+    b"--b\n"
+    b"Content-Type: message/rfc822\n"
+    b"\n"
+    b"Message-ID: <1@example.com>\n"
+    b"Content-Type: multipart/alternative; boundary=c\n"
+    b"\n"
+    b"--c\n"
+    b"\n"
+    b"inner\n"
+    b"--c--\n"
+    b"inner epilogue\n"
+    b"--b--\n"
+    b"epilogue\n"
+)
+
+ODD_MESSAGES = [
+    b"",
+    b"\n",
+    b"no header at all\n",
+    b"Subject: x",
+    b"Subject: x\n",
+    b"Subject: x\nbody line, no blank line\n",
+    b" continuation first\nSubject: x\n\nbody",
+    b"From sender Mon Jan 1 00:00:00 2024\nSubject: x\n\nbody\n",
+    b"Subject: x\nFrom sender in the middle\nTo: y\n\nbody\n",
+    b"Subject: x\nFrom sender at the end\n\nbody\n",
+    b"Subject: x\nFrom sender at the end\nbody\n",
+    b":no name\nSubject: x\n\nbody\n",
+    b"Subject: a\n  folded\n\t twice\nX-Empty:\nX-Spaces:   \n\nbody\n",
+    b"Subject: \xe9t\xe9 8-bit\n\n\xff\xfe body\n",
+    b"Content-Type: multipart/mixed\n\nno boundary parameter\n",
+    b"Content-Type: multipart/mixed; boundary=b\n\nno boundary line at all\n",
+    b"Content-Type: multipart/mixed; boundary=b\n\npre\n--b--\nafter a close boundary first\n",
+    b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\npart\n",
+    b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\npart\n--b--",
+    b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\npart\n--b--  \n\n\nepi\n",
+    b"Content-Type: multipart/mixed; boundary=b\n\n--b\n--b\n--b--\n\npart\n--b--\n",
+    b"Content-Type: multipart/mixed; boundary=b\n\n--b\n\npart\n--b\n",
+    b"Content-Type: multipart/mixed; boundary=b\n\n--b \t\n\npart\n--bx\n--b-- x\n--b--\n",
+    b"Content-Type: multipart/mixed; boundary=b\nContent-Transfer-Encoding: base64\n\n"
+    b"--b\n\nx\n--b--\n",
+    b"Content-Type: multipart/digest; boundary=b\n\n--b\n\nSubject: digest\n\nx\n--b--\n",
+    b"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: multipart/mixed; "
+    b"boundary=b\n\n--b\n\ninner\n--b--\n--b--\n",
+    b"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: multipart/mixed; "
+    b"boundary=c\n\n--c\n\ninner, never closed\n--b\n\nnext\n--b--\n",
+    b"Content-Type: message/delivery-status\n\nA: 1\n\n\n\nB: 2\nbase64line\n\nC: 3",
+    b"Content-Type: message/delivery-status\n\n",
+    b"Content-Type: message/rfc822\n\n",
+    b"Content-Type: message/rfc822\n\nSubject: inner\n\ninner body\n",
+    b"Content-Type: text\n\nmalformed content type\n",
+    MULTIPART,
+]
+
+
+@pytest.mark.parametrize("raw", ODD_MESSAGES)
+def test_odd_messages_parse_to_the_stdlib_tree(raw: bytes) -> None:
+    """Scenario: damaged headers, boundaries and nesting, each as the stdlib reads it."""
+    assert_same_tree(raw)
+
+
+def test_carriage_returns_and_deep_nesting_go_to_the_stdlib() -> None:
+    """Scenario: CRLF text and nesting past the limit are left to the stdlib, same tree."""
+    assert_same_tree(MULTIPART.replace(b"\n", b"\r\n"))
+    deep = b"".join(
+        b"Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n" % (i, i) for i in range(60)
+    )
+    with pytest.raises(mime._Unusual):
+        mime._Parser(deep.decode("ascii")).parse()
+    assert_same_tree(deep)
+
+
+def test_string_input_matches_the_stdlib() -> None:
+    """Scenario: message_from_string (the returned original's text) gives the stdlib's tree."""
+    text = MULTIPART.decode("ascii") + "Subject: é\n"
+    assert tree(mime.message_from_string(text)) == tree(email.message_from_string(text))
+
+
+#: Lines that steer random input into the parser's paths.
+LINES = [
+    b"Content-Type: multipart/mixed; boundary=b",
+    b"Content-Type: multipart/report; boundary=c",
+    b"Content-Type: message/delivery-status",
+    b"Content-Type: message/rfc822",
+    b"Content-Type: multipart/digest; boundary=d",
+    b"Content-Transfer-Encoding: base64",
+    b"--b",
+    b"--b--",
+    b"--c",
+    b"--c--",
+    b"--d",
+    b"--d--",
+    b"From someone",
+    b" continued",
+    b":x",
+    b"Subject: s",
+    b"",
+    b"",
+    b"body text",
+]
+
+MIME_INPUT = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@MIME_INPUT
+@given(st.lists(st.sampled_from(LINES), max_size=40), st.booleans())
+def test_random_mime_structures_parse_to_the_stdlib_tree(lines: list[bytes], final: bool) -> None:
+    """Scenario: random sequences of MIME header, boundary and body lines."""
+    assert_same_tree(b"\n".join(lines) + (b"\n" if final else b""))
+
+
+@MIME_INPUT
+@given(
+    st.sampled_from(FIXTURE_MESSAGES),
+    st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(LINES)), max_size=4),
+    st.integers(0, 100_000),
+)
+def test_damaged_fixtures_parse_to_the_stdlib_tree(
+    raw: bytes, edits: list[tuple[int, bytes]], cut: int
+) -> None:
+    """Scenario: a fixture with lines replaced or inserted, truncated anywhere."""
+    lines = raw.split(b"\n")
+    for at, line in edits:
+        if at % 2:
+            lines[at % len(lines)] = line
+        else:
+            lines.insert(at % (len(lines) + 1), line)
+    assert_same_tree(b"\n".join(lines)[:cut])
