@@ -167,6 +167,24 @@ def test_upper_case_pattern_is_refused():
         load_rules('[[rule]]\nid = "a"\nreason = "undefined"\ntext = ["User"]\nsample = "x"\n')
 
 
+def test_broken_pattern_is_refused_at_load():
+    """Scenario: a text pattern that is not a regular expression fails at load time."""
+    with pytest.raises(RulesError):
+        load_rules('[[rule]]\nid = "a"\nreason = "undefined"\ntext = ["(user"]\nsample = "x"\n')
+
+
+def test_every_rule_text_compiles_as_one_alternation():
+    """Scenario: each rule's patterns, built on demand as one alternation, compile and match the
+    rule's own sample when the rule is decided by its text alone."""
+    for rule in RULES:
+        if rule.text is None:
+            assert rule.patterns == ()
+            continue
+        assert rule.text.pattern.count("(?:") >= len(rule.patterns)
+        if not any((rule.actions, rule.hints, rule.status, rule.code, rule.commands)):
+            assert rule.text.search(rule.sample.lower()), rule.id
+
+
 def test_literal_shortcut_never_hides_a_match():
     """Scenario: the substring shortcut before each text pattern never skips a text it matches."""
     texts = [r.sample.lower() for r in RULES] + [

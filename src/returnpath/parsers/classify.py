@@ -123,10 +123,8 @@ class Rule:
     status: re.Pattern[str] | None
     code: re.Pattern[str] | None
     commands: frozenset[str] | None
-    text: re.Pattern[str] | None
-    #: Substrings of which the text must contain one for `text` to have a chance (None: no
-    #: such shortcut); a substring test is far cheaper than the regular expression.
-    literals: tuple[str, ...] | None
+    #: The `text` patterns (with the "@name" lists expanded), in order; () when none.
+    patterns: tuple[str, ...]
     sample: str
     sample_status: str | None
     sample_code: str | None
@@ -140,6 +138,20 @@ class Rule:
     #: the patterns with no required substring known: always run
     unfiled: tuple[re.Pattern[str], ...] = ()
 
+    # `text` and `literals` say what the rule means as a whole; matching does not need them
+    # (text_matches gives the same answer from `by_literal` and `unfiled`), so they are built
+    # on demand: compiling them for every rule cost each process ~70 ms at start-up.
+    @property
+    def text(self) -> re.Pattern[str] | None:
+        """The patterns as one alternation: the text condition, as written."""
+        return _alternation(self.patterns) if self.patterns else None
+
+    @property
+    def literals(self) -> tuple[str, ...] | None:
+        """Substrings of which the text must contain one for `text` to have a chance (None: no
+        such shortcut known)."""
+        return _literals(list(self.patterns)) if self.patterns else None
+
     def matches(self, facts: _Facts) -> bool:
         if self.actions is not None and facts.action not in self.actions:
             return False
@@ -151,7 +163,7 @@ class Rule:
             return False
         if self.commands is not None and facts.command not in self.commands:
             return False
-        if self.text is None:
+        if not self.patterns:
             return True
         return self.text_matches(facts.text)
 
@@ -221,7 +233,7 @@ def _load_rule(entry: dict[str, object], patterns: dict[str, list[str]]) -> Rule
             if _UPPER.search(t):
                 raise RulesError(f"rule {rule_id!r}: write text patterns in lower case: {t!r}")
         # the diagnostic is lower-cased once; case-sensitive patterns are several times faster
-        text = re.compile("|".join(f"(?:{t})" for t in texts)) if texts else None
+        filed = _filed(texts)
     except (ValueError, re.error) as exc:
         raise RulesError(f"rule {rule_id!r}: {exc}") from exc
     if category is None and reason is None:
@@ -241,9 +253,8 @@ def _load_rule(entry: dict[str, object], patterns: dict[str, list[str]]) -> Rule
         status=_pattern(status, "status") if status else None,
         code=_pattern(code, "code") if code else None,
         commands=frozenset(c.upper() for c in commands) if commands is not None else None,
-        text=text,
-        literals=_literals(texts) if texts else None,
-        **_filed(texts),
+        patterns=tuple(texts),
+        **filed,
         sample=str(entry["sample"]),
         sample_status=str(entry["sample_status"]) if "sample_status" in entry else None,
         sample_code=str(entry["sample_code"]) if "sample_code" in entry else None,
@@ -269,6 +280,11 @@ def _filed(patterns: list[str]) -> dict[str, Any]:
         "by_literal": tuple((lit, tuple(found)) for lit, found in by_literal.items()),
         "unfiled": tuple(unfiled),
     }
+
+
+@lru_cache(maxsize=256)
+def _alternation(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
 
 
 def load_rules(text: str | None = None) -> tuple[Rule, ...]:
