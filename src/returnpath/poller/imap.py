@@ -38,6 +38,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginEr
 
 from returnpath.config import MailboxConfig
 from returnpath.model import RawMessage
+from returnpath.poller.fetch import fetch
 from returnpath.poller.logs import get_logger, log_event
 from returnpath.poller.mailbox import (
     Disposition,
@@ -329,7 +330,7 @@ class ImapMailbox:
 
     def _fetch_batch(self, batch: list[int]) -> Iterator[RawMessage]:
         meta = self._call("fetch sizes",
-                          lambda c: c.fetch(batch, ["RFC822.SIZE", "INTERNALDATE"]))
+                          lambda c: fetch(c, batch, ["RFC822.SIZE", "INTERNALDATE"]))
         limit = self.config.max_fetch_bytes
         group: list[int] = []
         group_bytes = 0
@@ -353,7 +354,7 @@ class ImapMailbox:
     def _fetch_whole(self, uids: list[int], meta: dict[int, Any]) -> Iterator[RawMessage]:
         if not uids:
             return
-        bodies = self._call("fetch", lambda c: c.fetch(uids, ["BODY.PEEK[]"]))
+        bodies = self._call("fetch", lambda c: fetch(c, uids, ["BODY.PEEK[]"]))
         uv = self._uidvalidity
         for uid in uids:
             item = bodies.pop(uid, None)
