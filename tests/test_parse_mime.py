@@ -50,7 +50,9 @@ def tree(msg: email.message.Message) -> Tree:
 
 
 def assert_same_tree(raw: bytes) -> None:
-    assert tree(mime.message_from_bytes(raw)) == tree(email.message_from_bytes(raw))
+    msg, parts = mime.parse_bytes(raw)
+    assert tree(msg) == tree(email.message_from_bytes(raw))
+    assert [(id(p), t) for p, t in parts] == [(id(p), p.get_content_type()) for p in msg.walk()]
 
 
 def test_fixtures_parse_to_the_stdlib_tree() -> None:
@@ -129,6 +131,10 @@ ODD_MESSAGES = [
     b"Content-Type: message/rfc822\n\n",
     b"Content-Type: message/rfc822\n\nSubject: inner\n\ninner body\n",
     b"Content-Type: text\n\nmalformed content type\n",
+    b"Content-type:  Text/HTML ; charset=x\n\nupper case, spaces\n",
+    b"Content-Type: text/plain\xe9; charset=x\n\n8-bit content type\n",
+    b'Content-Type: multipart/mixed; boundary="b\xe9"\n\n--b\xe9\n\n8-bit boundary\n--b\xe9--\n',
+    b"Content-Type: a/b/c\n\ntwo slashes\n",
     MULTIPART,
 ]
 

@@ -1,8 +1,9 @@
 """Bytes -> a parsed message with the views every format needs. Defects are collected, never raised.
 
-The stdlib `email` parser (compat32 policy) does the MIME work: it is the fastest of the
-parsers measured here and never raises on damaged input. Line endings are normalised to LF
-first, so CRLF and CR-only mail parse the same as LF mail.
+The stdlib `email` package's message tree (compat32 policy) holds the MIME structure: it never
+raises on damaged input. mime.py builds that very tree at a fraction of the stdlib parser's
+cost. Line endings are normalised to LF first, so CRLF and CR-only mail parse the same as LF
+mail.
 
 mail-parser is not used on this path: it costs about 0.46 ms a message (compat32 alone
 about 0.14 ms, the whole of parse() about 0.5 ms), hides the delivery-status fields, and mixes
@@ -22,6 +23,8 @@ import email.message
 import email.utils
 import re
 from functools import cached_property, lru_cache
+
+from returnpath.parsers import mime
 
 #: Content types of the part that carries the returned original message.
 ORIGINAL_TYPES = ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers")
@@ -172,11 +175,10 @@ class Message:
         self._decoded: dict[str, str] = {}
         if not self.raw.strip():
             self.defects.append("EmptyMessage")
-        self.msg: email.message.Message = email.message_from_bytes(self.raw)
+        self.msg: email.message.Message
         #: Every part (the message itself and nested ones) with its content type, in walk order.
-        self.walk: list[tuple[email.message.Message, str]] = [
-            (p, p.get_content_type()) for p in self.msg.walk()
-        ]
+        self.walk: list[tuple[email.message.Message, str]]
+        self.msg, self.walk = mime.parse_bytes(self.raw)
         # the parser reads an encoded delivery-status part as header blocks of base64 text:
         # its complaints about those blocks are not damage (status_text decodes the part)
         encoded_blocks = {
@@ -331,7 +333,7 @@ class Message:
         text = part_text(part).lstrip()
         if not text:
             return None
-        return email.message_from_string(text)
+        return mime.message_from_string(text)
 
     @cached_property
     def original_message_id(self) -> str | None:

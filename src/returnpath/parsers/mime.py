@@ -41,15 +41,27 @@ class _Unusual(Exception):
     """The message takes a path this parser leaves to the stdlib."""
 
 
+#: Each part of a message with its content type, in walk order.
+Parts = list[tuple[email.message.Message, str]]
+
+
 def message_from_bytes(raw: bytes) -> email.message.Message:
     """What `email.message_from_bytes(raw)` returns (compat32 policy)."""
+    return parse_bytes(raw)[0]
+
+
+def parse_bytes(raw: bytes) -> tuple[email.message.Message, Parts]:
+    """The tree `email.message_from_bytes(raw)` returns, and its parts with their content
+    types in walk order (known while parsing: asking each part again costs a header scan)."""
     text = raw.decode("ascii", "surrogateescape")
     if "\r" not in text:
+        parser = _Parser(text)
         try:
-            return _Parser(text).parse()
+            return parser.parse(), parser.parts
         except (_Unusual, RecursionError):
             pass
-    return email.message_from_string(text)
+    root = email.message_from_string(text)
+    return root, [(part, part.get_content_type()) for part in root.walk()]
 
 
 def message_from_string(text: str) -> email.message.Message:
@@ -70,6 +82,19 @@ def _line_starts(text: str, prefix: str, start: int) -> Iterator[int]:
     while at >= 0:
         yield at + 1
         at = text.find("\n" + prefix, at + 1)
+
+
+def _content_type(msg: email.message.Message) -> str:
+    """msg.get_content_type(), without its header lookup through the policy for ASCII values."""
+    for name, value in msg._headers:
+        if name.lower() == "content-type":
+            if not value.isascii():
+                break  # the policy turns 8-bit values into Header objects: let it
+            ctype = value.partition(";")[0].strip().lower()
+            return ctype if ctype.count("/") == 1 else "text/plain"
+    else:
+        return msg.get_default_type()
+    return msg.get_content_type()
 
 
 def _boundary_line(line: str, separator: str) -> tuple[bool, bool] | None:
@@ -97,6 +122,8 @@ class _Parser:
         #: The part made last, or the multipart whose part ended last (the stdlib's _last).
         self.last: email.message.Message | None = None
         self.last_multipart = False
+        #: every part made, with its content type: creation order is walk order
+        self.parts: Parts = []
 
     def parse(self) -> email.message.Message:
         root = self._message(None, 0)
@@ -178,7 +205,8 @@ class _Parser:
                 compat32.handle_defect(msg, email.errors.MissingHeaderBodySeparatorDefect())
         self._headers(msg, block)
 
-        ctype = msg.get_content_type()
+        ctype = _content_type(msg)
+        self.parts.append((msg, ctype))
         maintype = ctype.split("/")[0]
         self.last_multipart = maintype == "multipart"
         if ctype == "message/delivery-status":
@@ -284,7 +312,7 @@ class _Parser:
         if block[0] not in " \t" and "\nFrom " not in lined and "\n:" not in lined:
             # the common case, in one pass: each field with its continuation lines (the value
             # as compat32's header_source_parse gives it)
-            msg._headers = [(m[1], m[2].rstrip("\r\n")) for m in _FIELD.finditer(block)]
+            msg._headers = [(name, value.rstrip("\r\n")) for name, value in _FIELD.findall(block)]
             return
         lines = [line + "\n" for line in block.split("\n")]
         lines[-1] = lines[-1][:-1]
