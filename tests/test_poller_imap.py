@@ -286,6 +286,34 @@ def test_password_never_in_logs(clean_imap_server, sqlite_store, stubbed, logs):
     assert server.password not in logs.text
 
 
+def test_imap_trace_only_when_its_logger_keeps_it(clean_imap_server):
+    """Scenario: imaplib traces the session only while the imapclient.imaplib logger is at
+    DEBUG (its tracing costs CPU on every fetched message), and the trace hides the password."""
+    server = clean_imap_server
+    server.append("INBOX", dsn(1))
+    box = ImapMailbox(config_for(server))
+    quiet = box.connect()
+    try:
+        assert quiet._imap.debug == 0
+    finally:
+        quiet.logout()
+    trace = logging.getLogger("imapclient.imaplib")
+    handler = Records()
+    old_level = trace.level
+    trace.addHandler(handler)
+    trace.setLevel(logging.DEBUG)
+    try:
+        client = box.connect()
+        client.select_folder("INBOX")
+        client.fetch(client.search("ALL"), ["BODY.PEEK[]"])
+        client.logout()
+    finally:
+        trace.removeHandler(handler)
+        trace.setLevel(old_level)
+    assert "FETCH" in handler.text and "LOGIN" in handler.text
+    assert server.password not in handler.text
+
+
 def test_server_restarted_during_poll(fresh_imap_server, sqlite_store, stubbed):
     """Scenario: the server restarts after message 7 of 20: reconnect, all recorded once, moved."""
     server = fresh_imap_server

@@ -165,6 +165,11 @@ class ImapMailbox:
                                 ssl_context=self.ssl_context(), timeout=timeout)
         else:
             client = IMAPClient(cfg.host, port=cfg.port or 143, ssl=False, timeout=timeout)
+        # imapclient turns imaplib's tracing fully on and sends it to the "imapclient.imaplib"
+        # logger; imaplib then formats every line and the repr of every fetched message
+        # before the logger drops it. Trace only when that logger would keep it.
+        if not logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG):
+            client._imap.debug = 0
         try:
             if cfg.tls == "starttls":
                 client.starttls(self.ssl_context())
