@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import threading
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -148,19 +150,25 @@ def test_workers_that_fail_fall_back_to_parsing_here() -> None:
 
 def test_run_with_parse_workers_records_like_without(tmp_path: Path) -> None:
     """Scenario: a backfill over the fixtures with parse workers allowed records the same
-    messages and verdicts as one that parses in the runner's process."""
-    summaries = []
+    messages, verdicts and stored bytes (compressed by the workers) as one that parses and
+    compresses in the runner's process."""
+    summaries, stored = [], []
     for workers in (0, 1):
         store = open_store(f"sqlite:///{tmp_path / f'w{workers}.db'}")
         try:
             box = FilesMailbox([FIXTURES])
             summaries.append(run_mailbox(box, store, batch_size=8, parse_workers=workers))
+            with store.engine.connect() as conn:
+                stored.append(set(conn.execute(select(MessageRow.sha256, MessageRow.raw))))
         finally:
             store.close()
     plain, pooled = summaries
     assert plain.seen > 16 and plain.errors == 0
     assert (pooled.seen, pooled.recorded, pooled.unparsed, pooled.categories) == (
         plain.seen, plain.recorded, plain.unparsed, plain.categories)
+    assert stored[0] == stored[1]
+    assert all(hashlib.sha256(zlib.decompress(raw)).hexdigest() == sha
+               for sha, raw in stored[1])
 
 
 class _Collect(logging.Handler):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import zlib
 
-from returnpath.model import MessageKind
+from returnpath.model import MessageKind, compress_raw
 from returnpath.parsers import ParseOptions
 from returnpath.poller import parsework
 
@@ -37,4 +38,15 @@ def test_the_package_names_still_resolve() -> None:
 def test_parse_all_never_raises() -> None:
     """Scenario: bytes no format knows still give one result per message, in order."""
     results = parsework.parse_all([b"", b"Subject: hello\r\n\r\nnot a bounce\r\n"], ParseOptions())
-    assert [r.kind for r in results] == [MessageKind.UNKNOWN, MessageKind.UNKNOWN]
+    assert [(r.kind, compressed) for r, compressed in results] == [
+        (MessageKind.UNKNOWN, None), (MessageKind.UNKNOWN, None)
+    ]
+
+
+def test_parse_all_compresses_for_the_store_when_asked() -> None:
+    """Scenario: with compress on, each message comes back with its bytes as the store keeps
+    them (compress_raw), which give the message back."""
+    data = b"Subject: hello\r\n\r\n" + b"not a bounce\r\n" * 50
+    [(result, compressed)] = parsework.parse_all([data], ParseOptions(), True)
+    assert result.kind is MessageKind.UNKNOWN
+    assert compressed == compress_raw(data) and zlib.decompress(compressed) == data

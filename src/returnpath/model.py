@@ -6,7 +6,8 @@ Reason values are Sisimai's reason names so that results compare directly with i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -226,3 +227,11 @@ class RawMessage:
     #: Added for the poller: the message's full size on the server. It differs from
     #: len(data) when a message over max_fetch_bytes was fetched in parts and reduced.
     size: int | None = None
+    #: compress_raw(data), when a parse worker made it already (spared the process that
+    #: records); None: the store compresses the bytes itself if it keeps them.
+    compressed: bytes | None = field(default=None, compare=False, repr=False)
+
+
+def compress_raw(data: bytes) -> bytes:
+    """A message's bytes as the store keeps them (messages.raw, raw_encoding "zlib")."""
+    return zlib.compress(data, 6)

@@ -23,7 +23,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -134,9 +134,16 @@ class _Parsers:
     """parse() for each batch: here, or in worker processes one batch ahead of recording."""
 
     def __init__(
-        self, options: ParseOptions, workers: int, size: int, logger: logging.Logger
+        self,
+        options: ParseOptions,
+        workers: int,
+        size: int,
+        logger: logging.Logger,
+        compress: bool = False,
     ) -> None:
         self.options = options
+        #: Whether workers also compress each message's bytes for the store (store_raw).
+        self.compress = compress
         self.workers = workers
         self.size = size
         self.logger = logger
@@ -194,7 +201,7 @@ class _Parsers:
         try:
             return [
                 self._pool.submit(parsework.parse_all, [raw.data for raw in batch[k : k + step]],
-                                  self.options)
+                                  self.options, self.compress)
                 for k in range(0, len(batch), step)
             ]
         except Exception as exc:
@@ -206,9 +213,14 @@ class _Parsers:
     ) -> tuple[list[RawMessage], list[ParseResult]]:
         if futures:
             try:
-                return batch, [r for future in futures for r in future.result()]
+                parsed = [r for future in futures for r in future.result()]
             except Exception as exc:  # a worker died or a result would not pickle
                 self._give_up(exc)
+            else:
+                if self.compress:
+                    batch = [replace(raw, compressed=compressed)
+                             for raw, (_, compressed) in zip(batch, parsed, strict=True)]
+                return batch, [result for result, _ in parsed]
         return batch, [_safe_parse(raw.data, self.options) for raw in batch]
 
     def _give_up(self, exc: BaseException) -> None:
@@ -274,7 +286,10 @@ def run_mailbox(
             summary.stopped = True
             return summary
         batches = _batches(mailbox.fetch_new(), size, max_bytes, limit, stop, summary)
-        with _Parsers(options, _workers(parse_workers), size, logger) as parsers:
+        # The store's own settings (a wrapper forwards them): whether it keeps raw bytes.
+        keeps_raw = bool(getattr(getattr(store, "settings", None), "store_raw", False))
+        with _Parsers(options, _workers(parse_workers), size, logger,
+                      compress=keeps_raw and not dry_run) as parsers:
             for batch, results in parsers.parsed(batches):
                 if not pass_.handle(batch, results):
                     break

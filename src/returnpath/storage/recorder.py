@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -46,6 +45,7 @@ from returnpath.model import (
     RawMessage,
     Reason,
     VerpState,
+    compress_raw,
 )
 from returnpath.storage.tables import (
     CheckpointRow,
@@ -435,7 +435,8 @@ class Recorder:
         raw_bytes: bytes | None = None
         encoding: str | None = None
         if self.settings.store_raw:
-            raw_bytes, encoding = zlib.compress(raw.data, 6), "zlib"
+            raw_bytes = raw.compressed if raw.compressed is not None else compress_raw(raw.data)
+            encoding = "zlib"
         return clean_row(
             messages,
             dict(
