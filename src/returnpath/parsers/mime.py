@@ -117,6 +117,8 @@ class _Parser:
         self.pos = 0
         #: The stack of "end of part" predicates: boundary separators, or _BLANK.
         self.ends: list[str] = []
+        #: (searched from, where the current part ends) for the current `ends`
+        self._known_end = (-1, -1)
         #: per predicate: (searched from, first matching line start found or len(text))
         self._found: dict[str, tuple[int, int]] = {}
         #: The part made last, or the multipart whose part ended last (the stdlib's _last).
@@ -152,10 +154,22 @@ class _Parser:
 
     def _end(self) -> int:
         """Where the current part ends: the first line that an enclosing part ends on."""
+        searched, end = self._known_end
+        if searched <= self.pos <= end:
+            return end  # asked again before reaching it: the common case, kept cheap
         end = len(self.text)
         for predicate in self.ends:
             end = min(end, self._first_line(predicate, self.pos))
+        self._known_end = (self.pos, end)
         return end
+
+    def _push_end(self, predicate: str) -> None:
+        self.ends.append(predicate)
+        self._known_end = (-1, -1)
+
+    def _pop_end(self) -> None:
+        self.ends.pop()
+        self._known_end = (-1, -1)
 
     def _readline(self) -> str:
         """The next line, or "" at the end of the current part (email.feedparser's readline)."""
@@ -212,9 +226,9 @@ class _Parser:
         if ctype == "message/delivery-status":
             # blocks of fields separated by blank lines, each a headers-only message
             while True:
-                self.ends.append(_BLANK)
+                self._push_end(_BLANK)
                 self._message(msg, depth + 1, ctype)
-                self.ends.pop()
+                self._pop_end()
                 self._readline()  # the blank line
                 line = self._readline()
                 if not line:
@@ -277,10 +291,10 @@ class _Parser:
                 if _boundary_line(line, separator) is None:
                     self._unreadline(line)
                     break
-            self.ends.append(separator)
+            self._push_end(separator)
             self._message(msg, depth + 1, ctype)
             self._strip_last_newline()
-            self.ends.pop()
+            self._pop_end()
             self.last, self.last_multipart = msg, True
 
         if not close_seen:
