@@ -5,7 +5,8 @@
 Starts a private Dovecot on 127.0.0.1 (the test suite's helper, so it needs root and the
 dovecot binary), MULTIAPPENDs N corpus messages to INBOX, each given a distinct Message-ID,
 measures a bare FETCH of them all (BODY.PEEK[], batches of --batch-size), then runs
-`returnpath poll --once` in a child process: parse, record into a fresh SQLite file, move to
+`returnpath poll --once` in a child process started as the installed console script starts
+it (which is what parse workers re-import): parse, record into a fresh SQLite file, move to
 Processed / Unparsed. Reports messages per second end to end (the child's wall time, start-up
 included), the ratio to the bare FETCH, the child's peak RSS (VmHWM) and, apart, the largest
 peak RSS among its own children (the parse workers).
@@ -39,20 +40,23 @@ DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "sisimai-dev" / "emails"
 
 _MESSAGE_ID = re.compile(rb"^Message-ID:[^\n]*\n(?:[ \t][^\n]*\n)*", re.I | re.M)
 
+# The poll runs from a script shaped like the installed `returnpath` console script (a
+# parse worker started with "spawn" re-imports the script that started its parent), with
+# its CPU time and peak memory printed on the way out.
 _CHILD = """\
 import sys
-from returnpath.cli import app
-try:
-    app(sys.argv[1:], prog_name="returnpath")
-finally:
+from returnpath.__main__ import main
+if __name__ == "__main__":
+  try:
+    main()
+  finally:
     import resource
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     print("CPU_S", own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime, file=sys.stderr)
     with open("/proc/self/status") as fh:
         hwm = next(line.split()[1] for line in fh if line.startswith("VmHWM:"))
-    print("CHILDREN_MAXRSS_KB", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
-          file=sys.stderr)
+    print("CHILDREN_MAXRSS_KB", kids.ru_maxrss, file=sys.stderr)
     print("MAXRSS_KB", hwm, file=sys.stderr)
 """
 
@@ -183,9 +187,11 @@ def main() -> int:
         config.write_text(
             "[[mailbox]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items())
         )
+        script = work / "returnpath"
+        script.write_text(_CHILD)
         started = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, "-c", _CHILD, "poll", "--once", "--config", str(config),
+            [sys.executable, str(script), "poll", "--once", "--config", str(config),
              "--database", f"sqlite:///{db}"],
             capture_output=True, text=True,
         )

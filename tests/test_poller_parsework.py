@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import zlib
+from importlib.metadata import entry_points
 
 from returnpath.model import MessageKind, compress_raw
 from returnpath.parsers import ParseOptions
@@ -50,3 +51,19 @@ def test_parse_all_compresses_for_the_store_when_asked() -> None:
     [(result, compressed)] = parsework.parse_all([data], ParseOptions(), True)
     assert result.kind is MessageKind.UNKNOWN
     assert compressed == compress_raw(data) and zlib.decompress(compressed) == data
+
+
+def test_the_console_script_imports_the_command_line_only_when_it_runs() -> None:
+    """Scenario: the installed `returnpath` script imports returnpath.__main__, which loads
+    nothing heavy: a spawned parse worker re-imports that script before it can parse."""
+    [script] = [e for e in entry_points(group="console_scripts") if e.name == "returnpath"]
+    assert script.value == "returnpath.__main__:main"
+    probe = (
+        "import sys\n"
+        "from returnpath.__main__ import main\n"
+        "heavy = ('typer', 'sqlalchemy', 'returnpath.cli', 'returnpath.parsers')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"
