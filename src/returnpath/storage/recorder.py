@@ -157,7 +157,11 @@ def clean_row(table: Table, values: dict[str, Any]) -> dict[str, Any]:
         }
     for key, value in values.items():
         if isinstance(value, str):
-            values[key] = clean_text(value, lengths[key])
+            limit = lengths[key]
+            # the common case, checked here: one call per row instead of one per value
+            if value.isascii() and "\x00" not in value and (limit is None or len(value) <= limit):
+                continue
+            values[key] = clean_text(value, limit)
         elif isinstance(value, list):
             values[key] = [clean_text(v) if isinstance(v, str) else v for v in value]
     return values
