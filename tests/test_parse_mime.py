@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from returnpath.parsers import mime
 from returnpath.parsers.mbox import split_mbox
-from returnpath.parsers.message import normalise_newlines
+from returnpath.parsers.message import content_charset, normalise_newlines
 
 FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures"
 FIXTURE_MESSAGES = [
@@ -212,3 +212,35 @@ def test_damaged_fixtures_parse_to_the_stdlib_tree(
         else:
             lines.insert(at % (len(lines) + 1), line)
     assert_same_tree(b"\n".join(lines)[:cut])
+
+
+CONTENT_TYPES = [
+    "text/plain",
+    "text/plain; charset=us-ascii",
+    'text/plain; charset="UTF-8"',
+    "text/plain;\n\tcharset=iso-2022-jp; format=flowed",
+    "text/plain; format=flowed",
+    "text/plain; charset*=utf-8''ISO-8859-1",
+    "text/plain; charset*0=utf; charset*1=-8",
+    'text/plain; charset="a;b"; x=1',
+    "text/plain; charset=<koi8-r>",
+    "text/plain; charset=",
+    "text/plain; CHARSET=Windows-1252",
+    "text/plain; charset=caf\u00e9",
+    "text/plain; charset=utf-8; charset=latin-1",
+]
+
+
+@pytest.mark.parametrize("value", CONTENT_TYPES)
+def test_content_charset_answers_as_the_stdlib(value: str) -> None:
+    """Scenario: the remembered charset of a Content-Type value is what the part would say."""
+    part = email.message_from_string(f"Content-Type: {value}\n\nx\n")
+    assert content_charset(part) == part.get_content_charset()
+    assert content_charset(part) == part.get_content_charset()  # the remembered answer
+
+
+def test_content_charset_of_8bit_and_missing_values() -> None:
+    """Scenario: 8-bit Content-Type values and parts without one are asked directly."""
+    for raw in (b"Content-Type: text/plain; charset=\xe9\n\nx\n", b"Subject: none\n\nx\n"):
+        part = email.message_from_bytes(raw)
+        assert content_charset(part) == part.get_content_charset()

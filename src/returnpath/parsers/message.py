@@ -139,6 +139,22 @@ def decode_header_value(value: object) -> str:
     return _WS.sub(" ", text).strip()
 
 
+def content_charset(part: email.message.Message) -> str | None:
+    """part.get_content_charset(): the same answer, remembered per Content-Type value (the
+    parameter parsing behind it is slow, and the same few values recur in every mailbox)."""
+    value = part.get("Content-Type")
+    if isinstance(value, str):
+        return _charset_of(value)
+    return part.get_content_charset()  # absent, or 8-bit (the policy made it a Header)
+
+
+@lru_cache(maxsize=512)
+def _charset_of(content_type: str) -> str | None:
+    holder = email.message.Message()
+    holder["Content-Type"] = content_type
+    return holder.get_content_charset()
+
+
 def part_text(part: email.message.Message) -> str:
     """The decoded text of a non-multipart part; unknown charsets fall back to latin-1 / utf-8."""
     try:
@@ -150,7 +166,7 @@ def part_text(part: email.message.Message) -> str:
         return raw if isinstance(raw, str) else ""
     if not isinstance(payload, bytes):
         return str(payload)
-    charset = part.get_content_charset() or "utf-8"
+    charset = content_charset(part) or "utf-8"
     try:
         return payload.decode(charset)
     except UnicodeDecodeError:
@@ -428,7 +444,7 @@ def _decoded_status(part: email.message.Message) -> str:
         raw = base64.b64decode(data + "=" * (-len(data) % 4), validate=False)
     except (ValueError, TypeError):
         return ""
-    return _decode_bytes(raw, part.get_content_charset())
+    return _decode_bytes(raw, content_charset(part))
 
 
 def block_rest(block: email.message.Message) -> str:

@@ -67,7 +67,6 @@ def _parse(raw: bytes, options: ParseOptions) -> ParseResult:
 
     token = verp.find_token(msg, options.verp_secret)
     deliveries = _recipients(msg, extraction, token)
-    deliveries = [replace(d, verdict=classify(d)) for d in deliveries]
 
     original = msg.original_headers
     return ParseResult(
@@ -90,7 +89,8 @@ def _parse(raw: bytes, options: ParseOptions) -> ParseResult:
 def _recipients(
     msg: Message, extraction: Extraction, token: verp.VerpToken | None
 ) -> list[Delivery]:
-    """The extraction's deliveries with recipients filled, normalised and deduplicated."""
+    """The extraction's deliveries with recipients filled, normalised and deduplicated, each
+    with its verdict."""
     deliveries = list(extraction.deliveries)
     is_bounce = extraction.kind in (MessageKind.DSN, MessageKind.BOUNCE)
     if is_bounce and any(d.recipient is None for d in deliveries):
@@ -125,12 +125,13 @@ def _recipients(
         if recipient is not None and recipient in seen:
             continue
         seen.add(recipient)
-        changes: dict[str, Any] = {}
+        # one replace() per delivery: the verdict does not depend on the recipient fields
+        changes: dict[str, Any] = {"verdict": classify(d)}
         if recipient != d.recipient:
             changes["recipient"] = recipient
         if original_id and not d.original_message_id:
             changes["original_message_id"] = original_id
-        out.append(replace(d, **changes) if changes else d)
+        out.append(replace(d, **changes))
     return out
 
 
