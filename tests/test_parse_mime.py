@@ -244,3 +244,46 @@ def test_content_charset_of_8bit_and_missing_values() -> None:
     for raw in (b"Content-Type: text/plain; charset=\xe9\n\nx\n", b"Subject: none\n\nx\n"):
         part = email.message_from_bytes(raw)
         assert content_charset(part) == part.get_content_charset()
+
+
+BOUNDARY_VALUES = [
+    'multipart/report; report-type=delivery-status;\n\tboundary="----=_Part_1.2"',
+    "multipart/mixed; boundary=simple",
+    "multipart/mixed;boundary=",
+    'multipart/mixed; boundary=""',
+    'multipart/mixed; boundary=" spaced \t "',
+    "multipart/mixed; boundary=a b  ",
+    "multipart/mixed; BOUNDARY = x; boundary=y",
+    "multipart/mixed; boundary",
+    "boundary=first; boundary=second",
+    "multipart/mixed; boundary==_x=",
+    'multipart/mixed; boundary="a;b"',
+    'multipart/mixed; boundary="a\\"b"',
+    "multipart/mixed; boundary=<abc>",
+    "multipart/mixed; boundary*=utf-8''abc",
+    "multipart/mixed; boundary*0=ab; boundary*1=c",
+    'multipart/mixed; boundary="x" y',
+    "multipart/mixed",
+]
+
+#: Characters that steer parameter parsing (quotes, separators, RFC 2231 marks, spaces).
+PARAM_ALPHABET = st.sampled_from([*'ab=;" *<>\\\t\n', "boundary", "Boundary"])
+
+
+def assert_same_boundary(value: str) -> None:
+    msg = email.message_from_string(f"Content-Type: {value}\n\n")
+    assert mime._boundary(msg) == msg.get_boundary(), value
+
+
+@pytest.mark.parametrize("value", BOUNDARY_VALUES)
+def test_boundary_parameter_as_the_stdlib_reads_it(value: str) -> None:
+    """Scenario: plain, quoted, repeated, empty and RFC 2231 boundary parameters."""
+    assert_same_boundary(value)
+
+
+@MIME_INPUT
+@given(st.lists(PARAM_ALPHABET, max_size=30).map("".join))
+def test_random_boundary_parameters_as_the_stdlib_reads_them(params: str) -> None:
+    """Scenario: random Content-Type parameter strings give the stdlib's boundary."""
+    assert_same_boundary("multipart/mixed;" + params)
+    assert_same_boundary(params)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import email
 import email.errors
 import email.message
+import email.utils
 import re
 from collections.abc import Iterator
 from email._policybase import compat32
@@ -31,6 +32,11 @@ from email._policybase import compat32
 _HEADER_BLOCK = re.compile(r"(?:(?:From |[\041-\071\073-\176]*:|[\t ])[^\n]*\n?)*")
 #: One field of a header block and its continuation lines: (name, value as stored).
 _FIELD = re.compile(r"([^:\n]*):[ \t]*([^\n]*\n?(?:[ \t][^\n]*\n?)*)")
+#: A Content-Type value whose parameters split on every ";": no backslash, "*", "<" or ">",
+#: and any quotes enclose a whole parameter value (no ";" or quote inside them).
+_PLAIN_PARAMS = re.compile(
+    r'[^\\*<>";]*(?:;[^\\*<>";=]*(?:=[ \t]*(?:"[^\\*<>";]*"[ \t]*|[^\\*<>";]*))?)*\Z'
+)
 #: Deeper nesting than this goes to the stdlib parser (it has its own recursion limit).
 _MAX_DEPTH = 40
 #: The "end of part" predicate of delivery-status blocks: a blank line.
@@ -95,6 +101,29 @@ def _content_type(msg: email.message.Message) -> str:
     else:
         return msg.get_default_type()
     return msg.get_content_type()
+
+
+def _boundary(msg: email.message.Message) -> str | None:
+    """msg.get_boundary(), by the stdlib's own steps (email.message._parseparam,
+    _get_params_preserve, utils.decode_params, get_param, get_boundary) for the plain values
+    nearly all mail has: no RFC 2231 parameters, backslashes or angle brackets, and quotes
+    only around whole values, so that the parameters split on every ";". The stdlib's path
+    (two header scans and a general parameter decoder) cost more than the rest of a part."""
+    value = next((v for k, v in msg._headers if k.lower() == "content-type"), None)
+    if not isinstance(value, str) or not value.isascii() or not _PLAIN_PARAMS.match(value):
+        return msg.get_boundary()
+    for number, piece in enumerate(value.split(";")):
+        if "=" in piece:
+            name, _, raw = piece.partition("=")
+            name, raw = name.strip().lower(), raw.strip()
+        else:
+            name, raw = piece.strip(), ""
+        if name.lower() == "boundary":
+            # decode_params passes the first parameter through and re-quotes the others
+            quoted = raw if number == 0 else f'"{email.utils.quote(email.utils.unquote(raw))}"'
+            found = email.utils.unquote(quoted)  # get_param
+            return email.utils.collapse_rfc2231_value(found).rstrip()
+    return None
 
 
 def _boundary_line(line: str, separator: str) -> tuple[bool, bool] | None:
@@ -243,7 +272,7 @@ class _Parser:
         return msg
 
     def _multipart(self, msg: email.message.Message, ctype: str, depth: int) -> None:
-        boundary = msg.get_boundary()
+        boundary = _boundary(msg)
         if boundary is None:
             compat32.handle_defect(msg, email.errors.NoBoundaryInMultipartDefect())
             msg.set_payload(self._rest())
