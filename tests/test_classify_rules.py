@@ -6,7 +6,15 @@ from __future__ import annotations
 import pytest
 
 from returnpath.model import Action, Category, Delivery, Reason
-from returnpath.parsers.classify import RULES, RulesError, classify, first_match, load_rules
+from returnpath.parsers.classify import (
+    RULES,
+    RulesError,
+    classify,
+    classify_facts,
+    facts_of,
+    first_match,
+    load_rules,
+)
 
 
 def _sample_delivery(rule) -> Delivery:
@@ -702,3 +710,18 @@ def test_more_reason_phrasings(text, reason):
     """Scenario: further real phrasings of full and archived mailboxes, unknown domains,
     oversized messages and listed links in the content get their reasons."""
     assert _verdict(text, None).reason.value == reason
+
+
+def test_remembered_rule_selection_gives_the_verdicts_of_the_full_pass():
+    """Scenario: the rules picked once per (action, hint, status, code, command) decide every
+    sample and well-known reply as trying all rules in order does (a copy of RULES is not
+    remembered), also with a status too long to remember."""
+    deliveries = [_sample_delivery(rule) for rule in RULES]
+    deliveries += [
+        Delivery(recipient="user@example.com", action=Action.FAILED, status=status, diagnostic=t)
+        for t, status, *_ in WELL_KNOWN_REPLIES + MORE_REPLIES
+    ]
+    deliveries.append(Delivery(recipient="u@example.com", status="5.1.1" + " " * 80))
+    for delivery in deliveries:
+        facts = facts_of(delivery)
+        assert classify_facts(facts) == classify_facts(facts, rules=tuple(RULES)), delivery

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -153,19 +154,28 @@ class Rule:
         return _literals(list(self.patterns)) if self.patterns else None
 
     def matches(self, facts: _Facts) -> bool:
-        if self.actions is not None and facts.action not in self.actions:
+        if not self.fits(facts.action, facts.hint, facts.status, facts.code, facts.command):
             return False
-        if self.hints is not None and facts.hint not in self.hints:
+        return not self.patterns or self.text_matches(facts.text)
+
+    def fits(
+        self,
+        action: str,
+        hint: Reason | None,
+        status: str | None,
+        code: str | None,
+        command: str | None,
+    ) -> bool:
+        """Whether every condition but `text` holds."""
+        if self.actions is not None and action not in self.actions:
             return False
-        if self.status is not None and not (facts.status and self.status.match(facts.status)):
+        if self.hints is not None and hint not in self.hints:
             return False
-        if self.code is not None and not (facts.code and self.code.match(facts.code)):
+        if self.status is not None and not (status and self.status.match(status)):
             return False
-        if self.commands is not None and facts.command not in self.commands:
+        if self.code is not None and not (code and self.code.match(code)):
             return False
-        if not self.patterns:
-            return True
-        return self.text_matches(facts.text)
+        return self.commands is None or command in self.commands
 
     def text_matches(self, text: str) -> bool:
         """Whether `text` (lower-cased) matches: the same answer as `self.text.search`."""
@@ -351,13 +361,30 @@ def _final_category(rule: Rule, facts: _Facts) -> Category:
     return category
 
 
+@lru_cache(maxsize=2048)
+def _fitting(
+    action: str, hint: Reason | None, status: str | None, code: str | None, command: str | None
+) -> tuple[Rule, ...]:
+    """The rules, in order, whose conditions other than `text` hold for these values: they
+    repeat from one delivery to the next (a few actions, statuses and codes), so each
+    combination is worked out once and a delivery runs only the text conditions."""
+    return tuple(r for r in RULES if r.fits(action, hint, status, code, command))
+
+
 def classify_facts(facts: _Facts, rules: tuple[Rule, ...] = RULES) -> Verdict:
     """The verdict of the first matching rule(s) for these facts."""
+    keys = (facts.action, facts.hint, facts.status, facts.code, facts.command)
+    # only short values are remembered: a status copied from a JSON field can be anything
+    short = len(facts.status or "") + len(facts.code or "") + len(facts.command or "") <= 64
+    if rules is RULES and short:
+        fitting: Sequence[Rule] = _fitting(*keys)
+    else:
+        fitting = [r for r in rules if r.fits(*keys)]
     category_rule: Rule | None = None
-    for rule in rules:
+    for rule in fitting:
         if category_rule is not None and rule.reason is None:
             continue
-        if not rule.matches(facts):
+        if rule.patterns and not rule.text_matches(facts.text):
             continue
         if rule.reason is None:
             category_rule = rule
