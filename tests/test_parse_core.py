@@ -370,3 +370,32 @@ def test_dsn_text_that_only_lists_the_address_is_no_diagnostic():
     assert not only.diagnostic
     assert only.verdict is not None
     assert (only.verdict.category, only.verdict.reason) == (Category.DEFERRAL, Reason.EXPIRED)
+
+
+TEXT_BOUNCE = """\
+From: MAILER-DAEMON@mx.example.net
+Subject: failure notice
+Content-Type: text/plain; charset=utf-8
+
+Sorry, we were not able to deliver your message to <gone@example.org>.
+550 5.1.1 user unknown
+
+--- Below this line is a copy of the message.
+
+To: gone@example.org
+x-campaign-id: autumn
+{other}: c-42
+Subject: {subject}
+"""
+
+
+def test_text_bounce_quoting_correlation_headers():
+    """Scenario: a plain-text bounce quotes the original's correlation headers, in any case,
+    in ASCII or UTF-8 text; a header it does not quote is not found."""
+    for subject, other in (("hello", "X-CONTACT-ID"), ("grüße", "X-Contact-Id")):
+        raw = TEXT_BOUNCE.format(subject=subject, other=other).encode("utf-8")
+        result = parse(raw)
+        assert result.deliveries and result.deliveries[0].recipient == "gone@example.org"
+        assert result.original_headers == (("x-campaign-id", "autumn"), ("x-contact-id", "c-42"))
+        options = ParseOptions(correlation_headers=("X-Campaign-ID", "X-Batch"))
+        assert parse(raw, options).original_headers == (("x-campaign-id", "autumn"),)

@@ -123,7 +123,7 @@ def decode_header_value(value: object) -> str:
                 chunks.append(chunk)
         value = "".join(chunks)
     text = str(value)
-    if _SURROGATE.search(text):
+    if not text.isascii() and _SURROGATE.search(text):
         # raw 8-bit header bytes, kept by the parser as surrogates: most such mail is UTF-8
         raw = text.encode("utf-8", "surrogateescape")
         try:

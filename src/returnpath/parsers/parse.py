@@ -157,8 +157,11 @@ def _correlation(
             value = decode_header_value(original.get(name))
         elif msg.original_part is None:
             # a plain-text bounce that quotes the original's headers in its body
+            text = msg.text[:TEXT_LIMIT]
+            if text.isascii() and name.isascii() and name.lower() not in text.lower():
+                continue  # cheap proof of absence (ASCII only: re.I folds some other letters)
             pattern = rf"^[ \t>]*{re.escape(name)}[ \t]*:[ \t]*(\S.*)$"
-            m = re.search(pattern, msg.text[:TEXT_LIMIT], re.I | re.M)
+            m = re.search(pattern, text, re.I | re.M)
             value = m.group(1).strip() if m else ""
         if value:
             found.append((name.lower(), value))
