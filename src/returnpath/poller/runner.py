@@ -9,7 +9,8 @@ once, moves nothing of the batch, and raises PollAborted: the next run retries.
 
 Parsing is pure CPU work; on a pass with more than one batch, worker processes parse the
 next batch while this one is recorded (a worker that fails only sends its batch back to be
-parsed here).
+parsed here). An IMAP mailbox is also read in a thread of its own, a batch ahead: the server
+fetches the next batch and moves the committed ones while this one is recorded (_ReadAhead).
 """
 
 from __future__ import annotations
