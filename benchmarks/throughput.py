@@ -5,8 +5,10 @@
 Reads every file under CORPUS_DIR/emails (or CORPUS_DIR) into memory once, then times, per
 round: returnpath's parse() on every message, and flufl.bounce's all_failures() on the same
 messages (stdlib email parsing included, as a user of it would run it). Prints files/s for
-each, the best round, and the ratio. With --sisimai (needs `apt-get install libsisimai-perl`),
-also times Sisimai over the same files as a whole process, for scale; returnpath never calls it.
+each, the best round, and the ratio, with the machine's load average before and after (other
+work on the machine changes the figures; the ratio, measured in the same run, less so). With
+--sisimai (needs `apt-get install libsisimai-perl`), also times Sisimai over the same files as
+a whole process, for scale; returnpath never calls it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import email
 import logging
+import os
 import resource
 import shutil
 import subprocess
@@ -80,11 +83,13 @@ def main(argv: list[str] | None = None) -> int:
     files, messages = load(args.corpus)
     size = sum(map(len, messages))
     print(f"corpus: {len(files)} files, {len(messages)} messages, {size / 1e6:.1f} MB")
+    load_before = os.getloadavg()[0]
     ours = rate(parse, messages, args.rounds)
     theirs = rate(flufl, messages, args.rounds)
     print(f"returnpath parse():        {ours:9.0f} messages/s")
     print(f"flufl.bounce all_failures: {theirs:9.0f} messages/s")
     print(f"ratio returnpath/flufl:    {ours / theirs:9.2f}")
+    print(f"load average (1 min):      {load_before:9.2f} before, {os.getloadavg()[0]:.2f} after")
     if args.sisimai:
         sis = sisimai_rate(files)
         if sis is None:

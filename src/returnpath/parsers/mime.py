@@ -1,4 +1,4 @@
-"""parse_text(): the stdlib feed parser's message tree (compat32 policy), built faster.
+"""parse_bytes(): the stdlib feed parser's message tree (compat32 policy), built faster.
 
 `email.message_from_bytes` reads every line of every part through a generator chain in
 Python and compiles a regular expression for each multipart boundary; it was the largest
