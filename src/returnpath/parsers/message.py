@@ -191,9 +191,8 @@ class Message:
         self._decoded: dict[str, str] = {}
         if not self.raw.strip():
             self.defects.append("EmptyMessage")
-        self.msg: email.message.Message
-        #: Every part (the message itself and nested ones) with its content type, in walk order.
-        self.walk: list[tuple[email.message.Message, str]]
+        #: The message tree, and every part (the message itself and nested ones) with its
+        #: content type, in walk order.
         self.msg, self.walk = mime.parse_bytes(self.raw)
         # the parser reads an encoded delivery-status part as header blocks of base64 text:
         # its complaints about those blocks are not damage (status_text decodes the part)

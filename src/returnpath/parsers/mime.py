@@ -9,7 +9,8 @@ line by line as the stdlib reads them, but a body, preamble or epilogue is cut o
 piece at the next line that ends it (a boundary of an enclosing multipart, or a blank line
 between delivery-status blocks), found with str.find.
 
-It follows the stdlib's `email.feedparser._parsegen` step for step. Where the stdlib takes a
+It follows the stdlib's `email.feedparser._parsegen` step for step, and like it fills the
+compat32 Message objects' header list and payload directly. Where the stdlib takes a
 rare path whose exact replay would cost more code than it is worth (a line pushed back out
 of order, a carriage return, deep nesting), `_Unusual` is raised and the caller hands the
 message to the stdlib parser instead: the result is the stdlib's either way.
@@ -92,7 +93,7 @@ def _line_starts(text: str, prefix: str, start: int) -> Iterator[int]:
 
 def _content_type(msg: email.message.Message) -> str:
     """msg.get_content_type(), without its header lookup through the policy for ASCII values."""
-    for name, value in msg._headers:
+    for name, value in msg._headers:  # type: ignore[attr-defined]
         if name.lower() == "content-type":
             if not value.isascii():
                 break  # the policy turns 8-bit values into Header objects: let it
@@ -109,7 +110,8 @@ def _boundary(msg: email.message.Message) -> str | None:
     nearly all mail has: no RFC 2231 parameters, backslashes or angle brackets, and quotes
     only around whole values, so that the parameters split on every ";". The stdlib's path
     (two header scans and a general parameter decoder) cost more than the rest of a part."""
-    value = next((v for k, v in msg._headers if k.lower() == "content-type"), None)
+    headers = msg._headers  # type: ignore[attr-defined]
+    value = next((v for k, v in headers if k.lower() == "content-type"), None)
     if not isinstance(value, str) or not value.isascii() or not _PLAIN_PARAMS.match(value):
         return msg.get_boundary()
     for number, piece in enumerate(value.split(";")):
@@ -343,9 +345,9 @@ class _Parser:
             elif last.epilogue is not None and last.epilogue.endswith("\n"):
                 last.epilogue = last.epilogue[:-1]
         else:
-            payload = last._payload
+            payload = last._payload  # type: ignore[attr-defined]
             if isinstance(payload, str) and payload.endswith("\n"):
-                last._payload = payload[:-1]
+                last.set_payload(payload[:-1])
 
     def _headers(self, msg: email.message.Message, block: str) -> None:
         """The header lines as (name, value) pairs (email.feedparser._parse_headers)."""
@@ -355,7 +357,8 @@ class _Parser:
         if block[0] not in " \t" and "\nFrom " not in lined and "\n:" not in lined:
             # the common case, in one pass: each field with its continuation lines (the value
             # as compat32's header_source_parse gives it)
-            msg._headers = [(name, value.rstrip("\r\n")) for name, value in _FIELD.findall(block)]
+            fields = _FIELD.findall(block)
+            msg._headers = [(name, value.rstrip("\r\n")) for name, value in fields]  # type: ignore[attr-defined]
             return
         lines = [line + "\n" for line in block.split("\n")]
         lines[-1] = lines[-1][:-1]
