@@ -13,8 +13,8 @@ A pass (fetch_new):
   into a reduced message (poller/reduce.py; RawMessage.size keeps the full size);
 - mark_done only notes the UID; the moves are made between batches and at flush(), after the
   runner committed those messages (between batches in the runner's reading thread, which
-  fetches ahead while the runner records). MOVE when advertised, else COPY + \\Deleted + UID EXPUNGE of
-  exactly those UIDs. Nothing else is ever deleted.
+  fetches ahead while the runner records). MOVE when advertised, else COPY + \\Deleted +
+  UID EXPUNGE of exactly those UIDs. Nothing else is ever deleted.
 Connection loss ((OSError, IMAPClientAbortError), nothing else) reconnects with exponential
 backoff and jitter, each attempt logged; after a reconnect the search resumes with
 `UID n:*`, filtered (the server always returns the last message for n:*).
