@@ -725,3 +725,12 @@ def test_remembered_rule_selection_gives_the_verdicts_of_the_full_pass():
     for delivery in deliveries:
         facts = facts_of(delivery)
         assert classify_facts(facts) == classify_facts(facts, rules=tuple(RULES)), delivery
+
+
+def test_no_filed_substring_contains_another():
+    """Scenario: a rule never tests a substring that contains another substring it tests
+    (the longer one's patterns are filed under the shorter one)."""
+    for rule in RULES:
+        keys = [literal for literal, _ in rule.by_literal]
+        for key in keys:
+            assert not [k for k in keys if k != key and k in key], (rule.id, key)
