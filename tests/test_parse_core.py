@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from returnpath.model import Action, Category, MessageKind, Reason
 from returnpath.parsers import ParseOptions, parse
+from returnpath.parsers.formats._text import unfold
+from returnpath.parsers.message import decode_header_value
 
 DSN = b"""\
 From: MAILER-DAEMON@mx.example.net (Mail Delivery System)
@@ -399,3 +403,16 @@ def test_text_bounce_quoting_correlation_headers():
         assert result.original_headers == (("x-campaign-id", "autumn"), ("x-contact-id", "c-42"))
         options = ParseOptions(correlation_headers=("X-Campaign-ID", "X-Batch"))
         assert parse(raw, options).original_headers == (("x-campaign-id", "autumn"),)
+
+
+def test_header_values_collapse_every_whitespace_run():
+    """Scenario: header values and unfolded text collapse each run of any whitespace (tabs,
+    line breaks, no-break and ideographic spaces, separators) to one space, as \\s+ would."""
+    whitespace = [chr(c) for c in range(0x3001) if re.fullmatch(r"\s", chr(c))] + ["\u3000"]
+    assert "\xa0" in whitespace and "\x1c" in whitespace and "\u2028" in whitespace
+    for space in whitespace:
+        value = f"{space} Undelivered{space}{space}Mail \t{space}\n returned{space}"
+        expected = re.sub(r"\s+", " ", value).strip()
+        assert expected == "Undelivered Mail returned"
+        assert decode_header_value(value) == expected
+        assert unfold(value) == expected

@@ -31,7 +31,6 @@ ORIGINAL_TYPES = ("message/rfc822", "text/rfc822-headers", "message/rfc822-heade
 #: Content types of a machine-readable delivery-status part.
 STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
 
-_WS = re.compile(r"\s+")
 _SURROGATE = re.compile("[\udc80-\udcff]")
 #: How much notification text formats scan: enough for any real notification, and it keeps
 #: the cost of a 50 MB message bounded.
@@ -136,7 +135,8 @@ def decode_header_value(value: object) -> str:
             text = "".join(_decode_bytes(p, c) if isinstance(p, bytes) else p for p, c in parts)
         except (LookupError, ValueError, AssertionError, email.errors.HeaderParseError):
             pass  # a broken encoded word ("=?utf-8?b?QUJDx?=") stays as written
-    return _WS.sub(" ", text).strip()
+    # whitespace runs collapsed: str.split() knows the same whitespace as the regex \s
+    return " ".join(text.split())
 
 
 def content_charset(part: email.message.Message) -> str | None:
@@ -449,8 +449,8 @@ def _decoded_status(part: email.message.Message) -> str:
 def block_rest(block: email.message.Message) -> str:
     """What the parser left in the body of a header block (later blocks of a report it did
     not split), with raw UTF-8 kept (RFC 6533 reports carry UTF-8 addresses)."""
-    if block.is_multipart():
-        return ""
+    if block.is_multipart() or block.get_payload() == "":
+        return ""  # the usual block: fields alone (decoding nothing gives nothing)
     try:
         data = block.get_payload(decode=True)
     except Exception:  # compat32 can trip on a bogus Content-Transfer-Encoding
@@ -537,7 +537,6 @@ def clean_address(value: str | None) -> str | None:
 
 
 _PARAGRAPH = re.compile(r"\n[ \t]*\n")
-_SPACE = re.compile(r"\s+")
 
 
 @lru_cache(maxsize=4)
@@ -572,10 +571,10 @@ def paragraph_about(text: str, recipient: str, limit: int = 1000) -> str | None:
     end_match = _PARAGRAPH.search(text, at)
     end = end_match.start() if end_match else len(text)
     chunk = text[start:end]
-    if len(_SPACE.sub(" ", chunk).strip()) <= len(recipient) + 4 and end_match:
+    if len(" ".join(chunk.split())) <= len(recipient) + 4 and end_match:
         following = _PARAGRAPH.search(text, end_match.end())
         chunk = text[start : following.start() if following else len(text)]
-    return _SPACE.sub(" ", chunk).strip()[:limit] or None
+    return " ".join(chunk.split())[:limit] or None
 
 
 _TAG = re.compile(r"<[^<>]{1,2000}>")  # bounded: a stray "<" must not scan to the end

@@ -33,7 +33,6 @@ STATUS = re.compile(r"(?<![\d.])([245]\.\d{1,3}\.\d{1,3})(?![\d.]*\d)")
 #: An SMTP reply code at the start of a reply ("550 ", "550-", "550 5.1.1").
 REPLY_CODE = re.compile(r"(?<![\d.\w-])([245][0-5]\d)(?=[ \-]|$)")
 _REPLY_PREFIX = re.compile(r"^[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s+)?")
-_WS = re.compile(r"\s+")
 _MESSAGE_ID = re.compile(r"^[ \t]*message-id:[ \t]*(.*(?:\n[ \t].*)*)", re.I | re.M)
 _ANGLE_ID = re.compile(r"<[^<>\s]+>")
 
@@ -116,7 +115,7 @@ def from_daemon(msg: Message) -> bool:
 
 def unfold(text: str) -> str:
     """Collapse all whitespace runs (line breaks included) into single spaces."""
-    return _WS.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
 def clean_address(value: str) -> str | None:
