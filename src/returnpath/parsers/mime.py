@@ -31,8 +31,9 @@ from email._policybase import compat32
 #: A header block: field, continuation and "From " lines (email.feedparser.headerRE), from a
 #: position on.
 _HEADER_BLOCK = re.compile(r"(?:(?:From |[\041-\071\073-\176]*:|[\t ])[^\n]*\n?)*")
-#: One field of a header block and its continuation lines: (name, value as stored).
-_FIELD = re.compile(r"([^:\n]*):[ \t]*([^\n]*\n?(?:[ \t][^\n]*\n?)*)")
+#: One field of a header block and its continuation lines: (name, value as stored, that is
+#: without the leading blanks and the final newline; the block's lines end in one LF each).
+_FIELD = re.compile(r"([^:\n]*):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)\n?")
 #: A Content-Type value whose parameters split on every ";": no backslash, "*", "<" or ">",
 #: and any quotes enclose a whole parameter value (no ";" or quote inside them).
 _PLAIN_PARAMS = re.compile(
@@ -357,8 +358,7 @@ class _Parser:
         if block[0] not in " \t" and "\nFrom " not in lined and "\n:" not in lined:
             # the common case, in one pass: each field with its continuation lines (the value
             # as compat32's header_source_parse gives it)
-            fields = _FIELD.findall(block)
-            msg._headers = [(name, value.rstrip("\r\n")) for name, value in fields]  # type: ignore[attr-defined]
+            msg._headers = _FIELD.findall(block)  # type: ignore[attr-defined]
             return
         lines = [line + "\n" for line in block.split("\n")]
         lines[-1] = lines[-1][:-1]
