@@ -8,9 +8,7 @@ import logging
 import threading
 import zlib
 from collections.abc import Iterator
-from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -26,7 +24,6 @@ from returnpath.model import (
     Verdict,
 )
 from returnpath.parsers import ParseOptions
-from returnpath.poller import parsework
 from returnpath.poller import runner as runner_module
 from returnpath.poller.files import FilesMailbox
 from returnpath.poller.mailbox import Disposition, MailboxUnavailable
@@ -242,51 +239,3 @@ def test_stop_drops_the_batches_read_ahead(six: Path, sqlite_store: Store,
     assert not any(t.name == "returnpath-read" for t in threading.enumerate())
     with sqlite_store.engine.connect() as conn:
         assert len(conn.execute(select(MessageRow.id)).all()) == 2
-
-
-def test_runner_parses_ahead_itself_while_the_workers_are_behind() -> None:
-    """Scenario: the workers are still on their first batch: the runner parses the batch after
-    their two itself instead of waiting; every batch still comes out, in order, with the
-    results parse() gives."""
-    options = ParseOptions()
-    batches = _fixture_batches()[:5]
-    handed: list[tuple[list[RawMessage], Future[Any]]] = []
-    here: list[list[RawMessage]] = []
-
-    def finish(batch: list[RawMessage], future: Future[Any]) -> None:
-        future.set_result(parsework.parse_all([raw.data for raw in batch], options))
-
-    class SlowWorkers(runner_module._Parsers):
-        def _ready(self) -> bool:
-            return True
-
-        def _submit(self, batch: list[RawMessage]) -> list[Future[Any]]:
-            future: Future[Any] = Future()
-            handed.append((batch, future))
-            if len(handed) > 2:  # only the first two are slow
-                finish(batch, future)
-            return [future]
-
-        def _here(self, batch: list[RawMessage]) -> list[ParseResult]:
-            here.append(batch)
-            for slow in handed[:2]:  # the workers catch up while this batch is parsed
-                if not slow[1].done():
-                    finish(*slow)
-            return super()._here(batch)
-
-    parsers = SlowWorkers(options, 1, 4, logging.getLogger("returnpath.test"))
-    parsers._pool = object()  # type: ignore[assignment]  # the workers are "up"
-    # Should the runner wait instead of parsing, the workers catch up late: a failure, not
-    # a hang.
-    late = threading.Timer(10, lambda: [finish(*slow) for slow in handed[:2]
-                                        if not slow[1].done()])
-    late.start()
-    try:
-        got = list(parsers.parsed(iter(batches)))
-    finally:
-        late.cancel()
-    assert here == [batches[2]]
-    assert [batch for batch, _ in handed] == [batches[0], batches[1], batches[3], batches[4]]
-    assert [batch for batch, _ in got] == batches
-    expected = [[runner_module._safe_parse(raw.data, options) for raw in b] for b in batches]
-    assert [results for _, results in got] == expected

@@ -133,25 +133,8 @@ def _safe_parse(data: bytes, options: ParseOptions) -> ParseResult:
         return ParseResult(kind=MessageKind.UNKNOWN, defects=(f"parse error: {exc!r}",))
 
 
-#: Batches the parse workers have at once: the one they parse and the next, so that they
-#: never wait for the runner to hand them work.
-_IN_FLIGHT = 2
-#: Batches taken from the mailbox ahead of recording once workers run: those in flight and
-#: one more, which this process parses itself if it would otherwise wait for the workers.
-_AHEAD = 3
-
-
-@dataclass
-class _Batch:
-    """A batch taken from the mailbox: with the workers (futures), or parsed here (results)."""
-
-    batch: list[RawMessage]
-    futures: list[Future[list[tuple[ParseResult, bytes | None]]]] = field(default_factory=list)
-    results: list[ParseResult] | None = None
-
-
 class _Parsers:
-    """parse() for each batch: here, or in worker processes ahead of recording."""
+    """parse() for each batch: here, or in worker processes one batch ahead of recording."""
 
     def __init__(
         self,
@@ -168,7 +151,7 @@ class _Parsers:
         self.size = size
         self.logger = logger
         self._pool: ProcessPoolExecutor | None = None
-        self._warm: Future[list[tuple[ParseResult, bytes | None]]] | None = None
+        self._warm: Future[list[ParseResult]] | None = None
 
     def __enter__(self) -> _Parsers:
         return self
@@ -181,51 +164,18 @@ class _Parsers:
     def parsed(
         self, batches: Iterator[list[RawMessage]]
     ) -> Iterator[tuple[list[RawMessage], list[ParseResult]]]:
-        """Each batch with its results, in order.
-
-        Once the workers are up, they have up to _IN_FLIGHT batches at a time, and batches
-        are taken up to _AHEAD ahead: when the next batch to record is still with the
-        workers, this process parses a later one itself instead of waiting (the workers are
-        the slower side while this process waits on the server and the database).
-        """
-        ahead: deque[_Batch] = deque()
-        more = True
-        while True:
-            while more and len(ahead) < (_AHEAD if self._pool is not None else 1):
-                batch = next(batches, None)
-                if batch is None:
-                    more = False
-                    break
-                ahead.append(_Batch(batch))
-                if self._pool is None and self.workers and len(batch) >= self.size:
-                    # A full batch: more mail is likely, and the workers start while
-                    # batches are parsed here.
-                    self._start()
-            if not ahead:
-                return
-            self._feed(ahead)
-            head = ahead[0]
-            while head.futures and not all(f.done() for f in head.futures):
-                idle = next((b for b in ahead if not b.futures and b.results is None), None)
-                if idle is None:
-                    break  # everything taken is with the workers: wait for them
-                idle.results = self._here(idle.batch)
-            ahead.popleft()
-            yield self._results(head)
-
-    def _feed(self, ahead: deque[_Batch]) -> None:
-        """Hand the workers the earliest batches not parsed yet, up to _IN_FLIGHT."""
-        if not self._ready():
-            return
-        busy = sum(1 for b in ahead if b.futures)
-        for item in ahead:
-            if busy >= _IN_FLIGHT:
-                return
-            if not item.futures and item.results is None:
-                item.futures = self._submit(item.batch)
-                if not item.futures:
-                    return  # the workers failed: everything is parsed here from now on
-                busy += 1
+        pending: deque[tuple[list[RawMessage], list[Future[list[ParseResult]]]]] = deque()
+        for batch in batches:
+            futures = self._submit(batch) if self._ready() else []
+            pending.append((batch, futures))
+            if self._pool is None and self.workers and len(batch) >= self.size:
+                # A full batch: more mail is likely, and the workers start while this batch
+                # is parsed and recorded here.
+                self._start()
+            while len(pending) > (1 if futures else 0):
+                yield self._results(*pending.popleft())
+        while pending:
+            yield self._results(*pending.popleft())
 
     def _start(self) -> None:
         try:
@@ -248,9 +198,7 @@ class _Parsers:
             return False
         return True
 
-    def _submit(
-        self, batch: list[RawMessage]
-    ) -> list[Future[list[tuple[ParseResult, bytes | None]]]]:
+    def _submit(self, batch: list[RawMessage]) -> list[Future[list[ParseResult]]]:
         assert self._pool is not None
         step = -(-len(batch) // self.workers)
         try:
@@ -263,24 +211,20 @@ class _Parsers:
             self._give_up(exc)
             return []
 
-    def _results(self, item: _Batch) -> tuple[list[RawMessage], list[ParseResult]]:
-        if item.results is not None:
-            return item.batch, item.results
-        if item.futures:
+    def _results(
+        self, batch: list[RawMessage], futures: list[Future[list[ParseResult]]]
+    ) -> tuple[list[RawMessage], list[ParseResult]]:
+        if futures:
             try:
-                parsed = [r for future in item.futures for r in future.result()]
+                parsed = [r for future in futures for r in future.result()]
             except Exception as exc:  # a worker died or a result would not pickle
                 self._give_up(exc)
             else:
-                batch = item.batch
                 if self.compress:
                     batch = [replace(raw, compressed=compressed)
                              for raw, (_, compressed) in zip(batch, parsed, strict=True)]
                 return batch, [result for result, _ in parsed]
-        return item.batch, self._here(item.batch)
-
-    def _here(self, batch: list[RawMessage]) -> list[ParseResult]:
-        return [_safe_parse(raw.data, self.options) for raw in batch]
+        return batch, [_safe_parse(raw.data, self.options) for raw in batch]
 
     def _give_up(self, exc: BaseException) -> None:
         if not self.workers:
