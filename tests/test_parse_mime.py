@@ -287,3 +287,25 @@ def test_random_boundary_parameters_as_the_stdlib_reads_them(params: str) -> Non
     """Scenario: random Content-Type parameter strings give the stdlib's boundary."""
     assert_same_boundary("multipart/mixed;" + params)
     assert_same_boundary(params)
+
+
+def test_a_failure_of_the_fast_parser_falls_back_to_the_stdlib(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Scenario: the fast parser breaks on some message (any error): the stdlib's tree comes
+    back instead, and parse() still gives that message its verdicts."""
+    from returnpath.parsers import parse
+
+    raw = next(m for m in FIXTURE_MESSAGES if b"message/delivery-status" in m)
+    expected = parse(raw)
+    assert expected.deliveries
+
+    def broken(self: object) -> email.message.Message:
+        raise IndexError("a case the fast parser gets wrong")
+
+    monkeypatch.setattr(mime._Parser, "parse", broken)
+    root, parts = mime.parse_bytes(raw)
+    assert tree(root) == tree(email.message_from_bytes(raw))
+    assert [ctype for _, ctype in parts] == [p.get_content_type() for p in root.walk()]
+    assert tree(mime.message_from_string(raw.decode("ascii", "surrogateescape"))) == tree(root)
+    assert parse(raw) == expected

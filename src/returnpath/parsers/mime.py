@@ -66,8 +66,8 @@ def parse_bytes(raw: bytes) -> tuple[email.message.Message, Parts]:
         parser = _Parser(text)
         try:
             return parser.parse(), parser.parts
-        except (_Unusual, RecursionError):
-            pass
+        except Exception:  # _Unusual, deep recursion, or a case this parser gets wrong:
+            pass  # the stdlib parses it, so no message is ever lost to this shortcut
     root = email.message_from_string(text)
     return root, [(part, part.get_content_type()) for part in root.walk()]
 
@@ -77,7 +77,7 @@ def message_from_string(text: str) -> email.message.Message:
     if "\r" not in text:
         try:
             return _Parser(text).parse()
-        except (_Unusual, RecursionError):
+        except Exception:  # as in parse_bytes: the stdlib has the last word
             pass
     return email.message_from_string(text)
 
