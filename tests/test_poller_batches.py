@@ -26,7 +26,7 @@ from returnpath.model import (
 from returnpath.parsers import ParseOptions
 from returnpath.poller import runner as runner_module
 from returnpath.poller.files import FilesMailbox
-from returnpath.poller.mailbox import Disposition, MailboxUnavailable
+from returnpath.poller.mailbox import Disposition
 from returnpath.poller.runner import run_mailbox
 from returnpath.storage import Store, open_store
 from returnpath.storage.tables import MessageRow
@@ -178,64 +178,3 @@ class _Collect(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.events.append(record.getMessage())
-
-
-class ReadAheadMailbox(RecordingMailbox):
-    """Files read in the runner's reading thread; optionally failing after some messages."""
-
-    reads_ahead = True
-
-    def __init__(self, paths: list[Path], fail_after: int | None = None) -> None:
-        super().__init__(paths)
-        self.fail_after = fail_after
-        self.read_in: set[str] = set()
-
-    def fetch_new(self) -> Iterator[RawMessage]:
-        for taken, raw in enumerate(super().fetch_new()):
-            self.read_in.add(threading.current_thread().name)
-            if self.fail_after is not None and taken == self.fail_after:
-                raise MailboxUnavailable(self.name, "connection lost for good")
-            yield raw
-
-
-def test_read_ahead_records_and_marks_everything(six: Path, sqlite_store: Store,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    """Scenario: a mailbox read in a thread of its own: all six messages recorded and marked,
-    and the reading happened outside the runner's thread."""
-    monkeypatch.setattr(runner_module, "parse", complaint_parse)
-    box = ReadAheadMailbox([six])
-    summary = run_mailbox(box, sqlite_store, batch_size=2, parse_workers=0)
-    # message 3 fails to record and is quarantined as unparsed, as without the thread
-    assert (summary.seen, summary.recorded, summary.unparsed) == (6, 6, 1)
-    assert sorted(path for path, _ in box.done) == sorted(str(p) for p in six.iterdir())
-    assert box.read_in == {"returnpath-read"}
-
-
-def test_error_in_the_reading_thread_ends_the_pass_in_the_runner(
-    six: Path, sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Scenario: the mailbox fails after four messages: the runner raises its error (logged
-    as poll_failed) after recording the two full batches read before it, and marks nothing
-    more."""
-    monkeypatch.setattr(runner_module, "parse", complaint_parse)
-    box = ReadAheadMailbox([six], fail_after=4)
-    with pytest.raises(MailboxUnavailable, match="connection lost for good"):
-        run_mailbox(box, sqlite_store, batch_size=2, parse_workers=0)
-    assert len(box.done) == 4
-    with sqlite_store.engine.connect() as conn:
-        assert len(conn.execute(select(MessageRow.id)).all()) == 4
-
-
-def test_stop_drops_the_batches_read_ahead(six: Path, sqlite_store: Store,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    """Scenario: a stop during batch 1 of 3, the reading thread already ahead: batch 1 is
-    committed and marked; what was read ahead is neither recorded nor marked."""
-    monkeypatch.setattr(runner_module, "parse", complaint_parse)
-    stop = threading.Event()
-    box = ReadAheadMailbox([six])
-    summary = run_mailbox(box, sqlite_store, batch_size=2, parse_workers=0, stop=stop,
-                          progress=lambda raw: stop.set())
-    assert summary.stopped and summary.seen == 2 and len(box.done) == 2
-    assert not any(t.name == "returnpath-read" for t in threading.enumerate())
-    with sqlite_store.engine.connect() as conn:
-        assert len(conn.execute(select(MessageRow.id)).all()) == 2

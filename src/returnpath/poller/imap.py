@@ -12,9 +12,8 @@ A pass (fetch_new):
   and text parts and the returned original's headers are fetched by section and assembled
   into a reduced message (poller/reduce.py; RawMessage.size keeps the full size);
 - mark_done only notes the UID; the moves are made between batches and at flush(), after the
-  runner committed those messages (between batches in the runner's reading thread, which
-  fetches ahead while the runner records). MOVE when advertised, else COPY + \\Deleted +
-  UID EXPUNGE of exactly those UIDs. Nothing else is ever deleted.
+  runner committed those messages. MOVE when advertised, else COPY + \\Deleted + UID EXPUNGE of
+  exactly those UIDs. Nothing else is ever deleted.
 Connection loss ((OSError, IMAPClientAbortError), nothing else) reconnects with exponential
 backoff and jitter, each attempt logged; after a reconnect the search resumes with
 `UID n:*`, filtered (the server always returns the last message for n:*).
@@ -29,7 +28,6 @@ import logging
 import os
 import random
 import ssl
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
@@ -110,12 +108,6 @@ def check_config(config: MailboxConfig) -> None:
 class ImapMailbox:
     """One IMAP folder as a Mailbox (see the module docstring)."""
 
-    #: The runner may read this mailbox (fetch_new, and the moves flush() makes between
-    #: batches) in a thread of its own while it records in its main thread: the server
-    #: fetches and moves while the database is written. mark_done and the UIDVALIDITY
-    #: check share a lock.
-    reads_ahead = True
-
     def __init__(
         self,
         config: MailboxConfig,
@@ -149,10 +141,6 @@ class ImapMailbox:
         self._uidvalidity: int | None = None
         self._rescan = False  # set when UIDVALIDITY changed across a reconnect
         self._pending: dict[Disposition, list[int]] = {d: [] for d in Disposition}
-        # The runner reads ahead in a thread of its own (reads_ahead) while it marks messages
-        # done in its main thread: the pending UIDs, and the UIDVALIDITY they belong to,
-        # change under this lock only.
-        self._marks = threading.Lock()
         self._can_move = False
         self._folders_ready = False
         self.reconnects = 0
@@ -218,14 +206,13 @@ class ImapMailbox:
             _quiet_logout(client)
             raise
         uidvalidity = int(selected[b"UIDVALIDITY"])
-        with self._marks:
-            if self._uidvalidity is not None and uidvalidity != self._uidvalidity:
-                log_event(log, "uidvalidity_changed", logging.WARNING, mailbox=self.name,
-                          folder=self.folder, old=self._uidvalidity, new=uidvalidity)
-                self._rescan = True
-                for uids in self._pending.values():
-                    uids.clear()  # those UIDs mean nothing now; the rescan re-finds the mail
-            self._uidvalidity = uidvalidity
+        if self._uidvalidity is not None and uidvalidity != self._uidvalidity:
+            log_event(log, "uidvalidity_changed", logging.WARNING, mailbox=self.name,
+                      folder=self.folder, old=self._uidvalidity, new=uidvalidity)
+            self._rescan = True
+            for uids in self._pending.values():
+                uids.clear()  # those UIDs mean nothing now; the rescan re-finds the mail
+        self._uidvalidity = uidvalidity
         self._client = client
         return client
 
@@ -400,10 +387,9 @@ class ImapMailbox:
     def mark_done(self, message: RawMessage, disposition: Disposition) -> None:
         if self.keep_in_place or message.uid is None:
             return
-        with self._marks:
-            if message.uidvalidity != self._uidvalidity:
-                return  # the folder was recreated meanwhile; the rescan finds the mail again
-            self._pending[disposition].append(message.uid)
+        if message.uidvalidity != self._uidvalidity:
+            return  # the folder was recreated meanwhile; the rescan finds the mail again
+        self._pending[disposition].append(message.uid)
 
     def flush(self) -> None:
         for disposition, uids in self._pending.items():
@@ -414,8 +400,7 @@ class ImapMailbox:
     def _apply(self, client: IMAPClient, disposition: Disposition) -> None:
         # Read the list inside the retried operation: a reconnect with a new UIDVALIDITY
         # empties it, and nothing must then be moved.
-        with self._marks:
-            uids = list(self._pending[disposition])
+        uids = list(self._pending[disposition])
         if not uids:
             return
         cfg = self.config
@@ -432,20 +417,17 @@ class ImapMailbox:
                 client.copy(uids, target)
                 client.add_flags(uids, [b"\\Deleted"], silent=True)
                 client.uid_expunge(uids)  # exactly these UIDs (UIDPLUS), never a bare EXPUNGE
-        moved = set(uids)
-        with self._marks:  # UIDs marked meanwhile wait for the next flush
-            self._pending[disposition] = [u for u in self._pending[disposition] if u not in moved]
+        self._pending[disposition] = []
         log_event(log, "marked", logging.DEBUG, mailbox=self.name, disposition=disposition.value,
                   count=len(uids))
 
     def close(self) -> None:
-        with self._marks:
-            waiting = sum(len(v) for v in self._pending.values())
-            for uids in self._pending.values():
-                uids.clear()
+        waiting = sum(len(v) for v in self._pending.values())
         if waiting:
             log_event(log, "moves_abandoned", logging.WARNING, mailbox=self.name, count=waiting,
                       note="recorded; found again and moved on the next poll")
+            for uids in self._pending.values():
+                uids.clear()
         client, self._client = self._client, None
         if client is not None:
             _quiet_logout(client)

@@ -9,17 +9,14 @@ once, moves nothing of the batch, and raises PollAborted: the next run retries.
 
 Parsing is pure CPU work; on a pass with more than one batch, worker processes parse the
 next batch while this one is recorded (a worker that fails only sends its batch back to be
-parsed here). An IMAP mailbox is also read in a thread of its own, a batch ahead: the server
-fetches the next batch and moves the committed ones while this one is recorded (_ReadAhead).
+parsed here).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import multiprocessing
 import os
-import queue
 import signal
 import threading
 import time
@@ -237,76 +234,6 @@ class _Parsers:
             pool.shutdown(wait=False, cancel_futures=True)
 
 
-class _ReadAhead:
-    """The batches of a pass, read in a thread of their own a batch ahead (when `threaded`).
-
-    Recording a batch and the server's fetching and moving then overlap: the mailbox makes
-    the moves of committed batches (flush() between its batches) in the reading thread, while
-    the runner writes the next batch to the database. A mailbox allows this with
-    `reads_ahead = True` (ImapMailbox). An error in the reading thread is raised here, in the
-    runner's thread, where the batch it stopped would have been. On leaving (a stop, an
-    error, the end), batches read ahead and not taken are dropped unrecorded and unmarked (the
-    next pass finds them again), and the reading thread has finished before the runner's own
-    last flush.
-    """
-
-    def __init__(self, batches: Iterator[list[RawMessage]], threaded: bool) -> None:
-        self._batches = batches
-        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
-        self._closing = threading.Event()
-        self._thread: threading.Thread | None = None
-        if threaded:
-            self._thread = threading.Thread(target=self._read, name="returnpath-read",
-                                            daemon=True)
-
-    def __enter__(self) -> Iterator[list[RawMessage]]:
-        if self._thread is None:
-            return self._batches
-        self._thread.start()
-        return self._taken()
-
-    def __exit__(self, *exc: object) -> None:
-        if self._thread is None:
-            return
-        self._closing.set()
-        while self._thread.is_alive():  # it may wait to hand over a batch: take it, unused
-            with contextlib.suppress(queue.Empty):
-                self._queue.get(timeout=0.05)
-        self._thread.join()
-
-    def _read(self) -> None:
-        try:
-            for batch in self._batches:
-                if not self._hand_over(("batch", batch)):
-                    return
-            self._hand_over(("end", None))
-        except BaseException as exc:  # raised again in the runner's thread
-            self._hand_over(("error", exc))
-        finally:
-            close = getattr(self._batches, "close", None)
-            if close is not None:
-                close()
-
-    def _hand_over(self, item: tuple[str, Any]) -> bool:
-        while not self._closing.is_set():
-            try:
-                self._queue.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _taken(self) -> Iterator[list[RawMessage]]:
-        while True:
-            kind, value = self._queue.get()
-            if kind == "batch":
-                yield value
-            elif kind == "error":
-                raise value
-            else:
-                return
-
-
 def _categories(result: ParseResult) -> list[str]:
     if not result.deliveries:
         return [Category.UNKNOWN.value]
@@ -361,10 +288,9 @@ def run_mailbox(
         batches = _batches(mailbox.fetch_new(), size, max_bytes, limit, stop, summary)
         # The store's own settings (a wrapper forwards them): whether it keeps raw bytes.
         keeps_raw = bool(getattr(getattr(store, "settings", None), "store_raw", False))
-        with _ReadAhead(batches, getattr(mailbox, "reads_ahead", False)) as read, _Parsers(
-            options, _workers(parse_workers), size, logger, compress=keeps_raw and not dry_run
-        ) as parsers:
-            for batch, results in parsers.parsed(read):
+        with _Parsers(options, _workers(parse_workers), size, logger,
+                      compress=keeps_raw and not dry_run) as parsers:
+            for batch, results in parsers.parsed(batches):
                 if not pass_.handle(batch, results):
                     break
         if not dry_run:
