@@ -15,6 +15,7 @@ formats need.
 from __future__ import annotations
 
 import base64
+import binascii
 import codecs
 import email
 import email.errors
@@ -315,11 +316,16 @@ class Message:
     def status_text(self) -> str:
         """The raw text of the delivery-status part(s), "" when there is none."""
         chunks: list[str] = []
-        for part in self.status_parts:
-            payload = part.get_payload()
+        for part, ctype in self.walk:
+            if ctype not in STATUS_TYPES:
+                continue
             if _encoded(part):
-                chunks.append(_decoded_status(part))
-            elif isinstance(payload, list):
+                # read like any other status part once decoded: the same blocks, unfolded
+                # fields and RFC 2047 words as when the MTA had sent it unencoded
+                head = f"Content-Type: {ctype}\n\n"
+                part = mime.message_from_string(head + _decoded_status(part))
+            payload = part.get_payload()
+            if isinstance(payload, list):
                 # compat32 parses each DSN block as a headers-only message
                 for block in payload:
                     if isinstance(block, email.message.Message):
@@ -379,10 +385,13 @@ class Message:
             return body[:TEXT_LIMIT]
         chunks: list[str] = []
         size = 0
+        # the blocks of a status part are DSN fields, not notification text (the parser
+        # makes a text/plain message of each, or of a global report's whole body)
+        fields = {id(b) for p in self.status_parts for b in _payload_list(p)}
         for p, ctype in self.walk:
             if ctype in ORIGINAL_TYPES:
                 break
-            if p.is_multipart() or ctype in STATUS_TYPES:
+            if p.is_multipart() or ctype in STATUS_TYPES or id(p) in fields:
                 continue
             if ctype.startswith("text/") and not _is_attachment(p):
                 if ctype == "text/html" and chunks:
@@ -414,9 +423,19 @@ def split_address(value: str) -> tuple[str, str]:
     return "", value
 
 
+#: Transfer encodings a delivery-status part is read through (MTAs send both on it).
+_STATUS_ENCODINGS = ("base64", "quoted-printable")
+
+
+def _transfer_encoding(part: email.message.Message) -> str:
+    return str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+
+
 def _encoded(part: email.message.Message) -> bool:
-    """Whether a part declares a base64 body (some MTAs encode their delivery-status part)."""
-    return str(part.get("Content-Transfer-Encoding", "")).strip().lower() == "base64"
+    """Whether a part declares a base64 or quoted-printable body (some MTAs encode their
+    delivery-status part; read as it stands, "=3D" and soft line breaks would garble the
+    fields)."""
+    return _transfer_encoding(part) in _STATUS_ENCODINGS
 
 
 def _payload_list(part: email.message.Message) -> list[email.message.Message]:
@@ -429,9 +448,15 @@ def _payload_list(part: email.message.Message) -> list[email.message.Message]:
 
 
 def _decoded_status(part: email.message.Message) -> str:
-    """The text of a base64-encoded delivery-status part, which the parser split into
-    header blocks before anyone could decode it (base64 has no ':', so every line is left in
-    the blocks' bodies)."""
+    """The text of an encoded delivery-status part, which the parser split into header
+    blocks before anyone could decode it."""
+    if _transfer_encoding(part) == "quoted-printable":
+        # the body as written when the parser kept it, else rebuilt from the blocks
+        written = getattr(part, mime.BODY_SOURCE, None)
+        body = written if isinstance(written, str) else _status_source(part)
+        source = body.encode("ascii", "surrogateescape")
+        return _decode_bytes(binascii.a2b_qp(source), content_charset(part))
+    # base64 has no ':', so every line is left in the blocks' bodies
     pieces: list[str] = []
     payload = part.get_payload()
     if isinstance(payload, str):
@@ -444,6 +469,25 @@ def _decoded_status(part: email.message.Message) -> str:
     except (ValueError, TypeError):
         return ""
     return _decode_bytes(raw, content_charset(part))
+
+
+def _status_source(part: email.message.Message) -> str:
+    """The body of a delivery-status part, rebuilt from its header blocks (the parser keeps
+    each field's value as written, continuation lines included, and whatever followed a line
+    that is not a field as the block's body; a line that starts with ':' is lost)."""
+    payload = part.get_payload()
+    if isinstance(payload, str):
+        return payload
+    blocks: list[str] = []
+    for block in _payload_list(part):
+        fields = getattr(block, "_headers", None)
+        pairs = fields if isinstance(fields, list) else block.items()
+        # the blanks after a colon are not kept: one space, as MTAs write fields, except
+        # after a line that starts with the colon (the tail of a line broken just before it)
+        head = "".join(f"{name}:{' ' if name else ''}{value}\n" for name, value in pairs)
+        rest = block.get_payload()
+        blocks.append(head + (rest if isinstance(rest, str) else ""))
+    return "\n".join(blocks)
 
 
 def block_rest(block: email.message.Message) -> str:

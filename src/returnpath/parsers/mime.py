@@ -39,6 +39,10 @@ _FIELD = re.compile(r"([^:\n]*):[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)\n?")
 _PLAIN_PARAMS = re.compile(
     r'[^\\*<>";]*(?:;[^\\*<>";=]*(?:=[ \t]*(?:"[^\\*<>";]*"[ \t]*|[^\\*<>";]*))?)*\Z'
 )
+#: The attribute that holds a delivery-status part's body as written (the tree keeps only
+#: the header blocks parsed from it, which an encoded body does not survive: quoted-printable
+#: soft line breaks cut fields anywhere, even in front of a ':').
+BODY_SOURCE = "body_source"
 #: Deeper nesting than this goes to the stdlib parser (it has its own recursion limit).
 _MAX_DEPTH = 40
 #: The "end of part" predicate of delivery-status blocks: a blank line.
@@ -257,6 +261,7 @@ class _Parser:
         self.last_multipart = maintype == "multipart"
         if ctype == "message/delivery-status":
             # blocks of fields separated by blank lines, each a headers-only message
+            start = self.pos
             while True:
                 self._push_end(_BLANK)
                 self._message(msg, depth + 1, ctype)
@@ -266,8 +271,12 @@ class _Parser:
                 if not line:
                     break
                 self._unreadline(line)
+            setattr(msg, BODY_SOURCE, text[start : self.pos])
         elif maintype == "message":
+            start = self.pos
             self._message(msg, depth + 1, ctype)
+            if ctype == "message/global-delivery-status":
+                setattr(msg, BODY_SOURCE, text[start : self.pos])
         elif maintype == "multipart":
             self._multipart(msg, ctype, depth)
         else:
