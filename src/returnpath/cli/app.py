@@ -25,6 +25,26 @@ messages_app = typer.Typer(
     help="Look at recorded returned messages: why each verdict was made.", no_args_is_help=True
 )
 
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"returnpath {version('returnpath')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True,
+        help="Print the installed version and exit.",
+    ),
+) -> None:
+    """Read a return-path mailbox and record, per recipient, what each returned message means."""
+
+
 app.add_typer(verp_app, name="verp")
 app.add_typer(db_app, name="db")
 app.add_typer(contacts_app, name="contacts")
