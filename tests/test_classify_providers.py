@@ -338,6 +338,28 @@ _TABLE = """
         contact the recipient, try other ways to reach them.
     block rejected: 550 Your E-Mail is redundant. You cannot send E-Mail to yourself
         (user@example.com).
+    soft mailboxfull: 552 5.2.2 Mailbox quota usage exceeded
+    soft mailboxfull: 552 5.2.2 <user@example.net>: the account is exceeding their quota
+    soft mailboxfull: 552 5.2.2 Sorry, the user is over the quota
+    soft mailboxfull: 552 5.2.2 This message would be over the allowed quota
+    soft mailboxfull: 552 5.2.2 Diskspace quota exceeded
+    soft mailboxfull: 552 5.2.2 Mailfolder is full
+    soft speeding: 454 Throttling failure: Daily message quota exceeded.
+    soft expired: 550 Unable to deliver message after multiple retries
+    soft expired: 550 5.4.7 Delivery failed: the host was not reachable within the allowed
+        queue period
+    soft expired: 550 Your message could not be delivered for more than 5 days
+    soft suspend: 550 Message was not accepted -- invalid mailbox. Local mailbox
+        user@mail.ru is unavailable: user is terminated
+    soft norelaying: 550 5.7.1 Mail server requires authentication when attempting to send
+        to a non-local e-mail address. Please check your mail client settings.
+    soft norelaying: 550 This server is not an open relay, so get lost.
+    block rejected: 550 5.1.0 Sender's address was rejected
+    hard userunknown: 550 5.1.1 account not exist
+    hard userunknown: 550 Die Nachricht wurde nicht zugestellt, weil die verlinkte E-Mail
+        Adresse nicht existiert
+    block spamdetected: 550 5.7.1 This message was rejected by Recurrent Pattern Detection
+        System
 """
 
 
