@@ -360,6 +360,61 @@ _TABLE = """
         Adresse nicht existiert
     block spamdetected: 550 5.7.1 This message was rejected by Recurrent Pattern Detection
         System
+    block blocked: 550 5.7.0 Blocked - see
+        https://support.proofpoint.com/dnsbl-lookup.cgi?ip=192.0.2.1
+    block policyviolation: 554 5.7.1 [HM08] Message not accepted due to policy reasons.
+        Please see https://support.apple.com/en-us/HT204137
+    block policyviolation: 554 5.7.7 Email policy violation detected
+    hard userunknown: 550 5.1.1 <user@comcast.net> Not our Customer
+    block spamdetected: 554 5.7.1 resimta-po-01v.sys.comcast.net comcast 192.0.2.1 Comcast
+        block for spam. Please see
+        http://postmaster.comcast.net/smtp-error-codes.php#BL000001
+    hard userunknown: 550 5.1.1 <user@cox.net> recipient rejected
+    hard userunknown: 550 5.1.1 unknown or illegal alias: user@example.net
+    hard userunknown: 550 Unknown user user@docomo.ne.jp
+    hard userunknown: 550 <user@ezweb.ne.jp>: User unknown
+    hard userunknown: 553 5.3.0 <user@example.net>... No such user here
+    hard userunknown: 550 Sorry, no mailbox here by that name.
+    soft systemfull: 452 Insufficient system storage
+    soft systemfull: 452 4.3.1 Insufficient system storage
+    soft mesgtoobig: 552 5.3.4 Message size exceeds fixed limit
+    soft contenterror: 554 5.6.1 Body type not supported by Remote Host
+    block rejected: 550 5.7.1 Message rejected due to the sender's domain having no MX
+        record
+    block authfailure: 554 5.7.1 DMARC check failed
+    block authfailure: 550 5.7.1 SPF validation failed
+    block authfailure: 550 5.7.1 DKIM signature required
+    block policyviolation: 554 5.7.1 This message has been blocked because it contains a
+        banned attachment
+    block virusdetected: 550 5.7.1 Message rejected: virus found in message
+    soft contenterror: 554 5.6.0 Message contains invalid header
+    soft contenterror: 550 5.6.0 Lone CR or LF in headers
+    block badreputation: 550 5.7.1 Sending MTA's poor reputation
+    block badreputation: 554 5.7.1 Rejected due to low sender reputation
+    block blocked: 421 4.7.0 IP not in whitelist for RCPT domain, closing connection. -
+        gsmtp
+    block blocked: 550 5.7.1 Email rejected because 192.0.2.1 is listed by bl.spamcop.net
+    soft systemerror: 451 Temporary local problem - please try later
+    soft systemerror: 451 4.3.0 Mail server temporarily rejected message.
+    block policyviolation: 554 5.7.1 Message rejected by mimecast: Anti-Spoofing policy
+    block rejected: 550 Administrative prohibition - envelope blocked
+    block authfailure: 550 5.7.1 Recipient address rejected: Message rejected due to: SPF
+        fail - not authorized.
+    hard userunknown: 550 #5.1.0 Address rejected user@example.net
+    block spamdetected: 554 rejected due to spam content
+    hard userunknown: 550 5.1.1 <user@example.net>: Recipient address rejected: User unknown
+        in relay recipient table
+    soft suspend: 550 5.2.1 <user@example.net>: Recipient address rejected: this mailbox is
+        inactive and has been disabled
+    hard userunknown: 550 5.1.1 user@example.net: Email address could not be found, or was
+        misspelled (G8)
+    block policyviolation: 554 5.7.1 Your message was rejected because it contains
+        prohibited content
+    hard hostunknown: 550 Host unknown
+    hard hostunknown: 550 5.1.2 Bad destination system address
+    hard hasmoved: 551 5.1.6 Recipient address has changed
+    hard userunknown: 550 5.1.1 No such user (user@example.net)
+    hard userunknown: 550 No such user - psmtp
 """
 
 
