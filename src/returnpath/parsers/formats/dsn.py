@@ -45,6 +45,13 @@ def _action(value: str) -> Action:
     return Action.NONE
 
 
+def _host(value: str) -> str:
+    """The host a Remote-MTA field names, without its type, a comment after it or the root
+    dot ("dns; mx.example.org. (203.0.113.250, the server for the domain example.org.)")."""
+    words = strip_type(value).split()
+    return words[0].rstrip(".") if words else ""
+
+
 def _status(value: str) -> str | None:
     m = _STATUS.search(value)
     return f"{m.group(1)}.{m.group(2)}.{m.group(3)}" if m else None
@@ -75,7 +82,7 @@ def _blocks(text: str, fmt: str) -> list[tuple[Delivery, tuple[str, ...]]]:
         reply_code, text_status = diagnostic_codes(diagnostic or "")
         if status is None:
             status = text_status
-        remote = strip_type(fields.get("remote-mta", "") or per_message.get("remote-mta", ""))
+        remote = _host(fields.get("remote-mta", "") or per_message.get("remote-mta", ""))
         names = tuple(dict.fromkeys(a for a in (original, final, actual) if a))
         deliveries.append(
             (
