@@ -1,9 +1,10 @@
-"""Delivery-status parts sent with a transfer encoding read the same as unencoded ones.
+"""Delivery-status parts and bounce texts sent with a transfer encoding read as unencoded ones.
 
 MTAs (Exchange among them) declare `Content-Transfer-Encoding: quoted-printable` or `base64`
 on the message/delivery-status part: soft line breaks ("=" at a line end) then cut field
 values anywhere, even in front of a ':', and "=3D" stands for "=". Every fixture with an
-unencoded status part is encoded both ways here and must give the same deliveries.
+unencoded status part is encoded both ways here and must give the same deliveries; so is
+the body of every single-part text bounce, with the CRLF line endings its MTA encodes.
 """
 
 from __future__ import annotations
@@ -136,3 +137,43 @@ def test_quoted_printable_fields_are_decoded() -> None:
         "hard",
         "userunknown",
     )
+
+
+def encode_single_body(raw: bytes, encoding: str) -> bytes | None:
+    """A single-part message with its body encoded as its sender's MTA would encode it (CRLF
+    line endings inside the encoding); None for multipart or already encoded messages."""
+    head, sep, body = raw.partition(b"\n\n")
+    if not sep or re.search(rb"(?im)^content-(?:type:[ \t]*multipart|transfer-encoding:)", head):
+        return None
+    crlf = body.replace(b"\n", b"\r\n")
+    if encoding == "quoted-printable":
+        encoded = quopri.encodestring(crlf)
+    else:
+        encoded = base64.encodebytes(crlf)
+    declared = head + b"\nContent-Transfer-Encoding: " + encoding.encode()
+    return declared + b"\n\n" + encoded
+
+
+_SINGLE = [
+    p
+    for p in sorted(FIXTURES.rglob("*.eml"))
+    if encode_single_body(p.read_bytes(), "base64") is not None and parse(p.read_bytes()).deliveries
+]
+
+
+def test_there_are_plain_text_bounces_to_encode() -> None:
+    """Scenario: the fixture set holds enough single-part text bounces to test against."""
+    assert len(_SINGLE) >= 20
+
+
+@pytest.mark.parametrize("encoding", ["quoted-printable", "base64"])
+@pytest.mark.parametrize("path", _SINGLE, ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_encoded_text_bounce_reads_as_plain(path: Path, encoding: str) -> None:
+    """Scenario: a plain-text bounce whose body its MTA encoded (CRLF inside the encoding)
+    yields the same deliveries and verdicts as when sent plain."""
+    raw = path.read_bytes()
+    encoded = encode_single_body(raw, encoding)
+    assert encoded is not None
+    plain, decoded = parse(raw), parse(encoded)
+    assert (decoded.kind, decoded.format) == (plain.kind, plain.format)
+    assert _summary(decoded) == _summary(plain)

@@ -157,7 +157,16 @@ def _charset_of(content_type: str) -> str | None:
 
 
 def part_text(part: email.message.Message) -> str:
-    """The decoded text of a non-multipart part; unknown charsets fall back to latin-1 / utf-8."""
+    """The decoded text of a non-multipart part, line endings LF like the rest of the message
+    (a base64 or quoted-printable body keeps the CRLF its sender encoded); unknown charsets
+    fall back to latin-1 / utf-8."""
+    text = _part_text(part)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def _part_text(part: email.message.Message) -> str:
     try:
         payload = part.get_payload(decode=True)
     except Exception:  # compat32 can trip on broken base64 / uuencode
