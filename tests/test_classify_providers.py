@@ -415,6 +415,47 @@ _TABLE = """
     hard hasmoved: 551 5.1.6 Recipient address has changed
     hard userunknown: 550 5.1.1 No such user (user@example.net)
     hard userunknown: 550 No such user - psmtp
+    hard userunknown: 550 5.1.1 <user@orange.fr>: adresse d'au moins un destinataire
+        invalide. invalid recipient. OFR_416 [416]
+    hard userunknown: 550 5.1.1 <user@wanadoo.fr>: Adresse d au moins un destinataire
+        invalide. Invalid recipient. OFR_416 [416]
+    soft mailboxfull: 552 5.1.1 <user@orange.fr>: Boite du destinataire pleine. Recipient
+        overquota. OFR_417 [417]
+    soft onhold: 550 5.2.0 Mail rejete. Mail rejected. OFR_506 [506]
+    soft toomanyconn: 421 mwinf5c10 ME Trop de connexions, veuillez verifier votre
+        configuration. Too many connections, slow down. OFR005_104 [104]
+    block blocked: 550 5.7.1 Service refuse. Veuillez essayer plus tard. Service refused,
+        please try later. OFR_103 [103]
+    hard userunknown: 550 5.1.1 <user@free.fr>: Recipient address rejected: Utilisateur
+        inconnu
+    hard userunknown: 550 5.1.1 <user@laposte.net>: Recipient address rejected: User unknown
+        in local recipient table
+    soft suspend: 550 5.5.0 Boite du destinataire archivee. Archived recipient. LPN007_510
+    hard userunknown: 550 5.1.1 Benutzer unbekannt
+    hard userunknown: 550 5.1.1 Mailbox nicht vorhanden
+    soft mailboxfull: 552 5.2.2 Postfach voll
+    block spamdetected: 550 5.7.1 Die E-Mail wurde als Spam eingestuft
+    hard userunknown: 550 5.1.1 Usuario desconocido
+    hard userunknown: 550 5.1.1 El usuario no existe
+    soft mailboxfull: 552 5.2.2 Buzón lleno
+    hard userunknown: 550 5.1.1 Utente sconosciuto
+    soft mailboxfull: 552 5.2.2 Casella piena
+    hard userunknown: 550 5.1.1 Usuário desconhecido
+    hard userunknown: 550 5.1.1 Conta de email inexistente
+    soft mailboxfull: 552 5.2.2 Caixa postal cheia
+    hard userunknown: 550 5.1.1 Пользователь не найден
+    hard userunknown: 550 5.1.1 Нет такого пользователя
+    soft mailboxfull: 552 5.2.2 Почтовый ящик переполнен
+    hard userunknown: 550 5.1.1 用户不存在
+    soft mesgtoobig: 552 Requested mail action aborted: exceeded mailsize limit
+    block spamdetected: 554 DT:SPM 163 smtp10,DsCowAC1f0YNw2BdSL2CBw--.11203S2 1567679245,
+        please see http://mail.163.com/help/help_spam_16.htm?ip=192.0.2.1
+    hard userunknown: 550 Ошибка: адресат не существует
+    hard userunknown: 550 5.1.1 L'adresse e-mail est introuvable
+    hard userunknown: 550 5.1.1 Destinataire inconnu
+    hard userunknown: 550 5.1.1 Utilisateur inconnu
+    hard userunknown: 550 5.1.1 Empfänger unbekannt
+    hard userunknown: 550 5.1.1 宛先のメールアドレスは存在しません
 """
 
 
