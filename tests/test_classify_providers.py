@@ -456,6 +456,47 @@ _TABLE = """
     hard userunknown: 550 5.1.1 Utilisateur inconnu
     hard userunknown: 550 5.1.1 Empfänger unbekannt
     hard userunknown: 550 5.1.1 宛先のメールアドレスは存在しません
+    hard userunknown: 550 5.1.1 RESOLVER.ADR.RecipNotFound; not found
+    soft speeding: 550 5.1.90 Your message can't be sent because you've reached your daily
+        limit for message recipients
+    soft speeding: 550 5.2.2 Submission quota exceeded
+    soft speeding: 550 5.2.121 Recipient's per hour message receive limit from specific
+        sender exceeded
+    soft speeding: 550 5.2.122 Recipient's per hour message receive limit exceeded
+    soft networkerror: 550 5.4.6 Routing loop detected
+    hard hostunknown: 550 5.4.310 DNS domain example.net does not exist
+        [Message=InfoDomainNonexistent] [LastAttemptedServerName=example.net]
+    soft expired: 550 5.4.312 Message expired
+    soft expired: 550 5.4.316 Message expired
+    soft contenterror: 550 5.6.11 SMTPSEND.BareLinefeedsAreIllegal; message contains bare
+        linefeeds, which cannot be sent via DATA
+    block securityerror: 550 5.7.12 Sender was not authenticated by organization
+    block authfailure: 550 5.7.23 The message was rejected because of Sender Policy
+        Framework violation
+    block securityerror: 530 5.7.57 Client not authenticated to send mail
+    block securityerror: 550 5.7.133 RESOLVER.RST.SenderNotAuthenticatedForGroup;
+        authentication required; Delivery restriction check failed as
+        sender not authenticated
+    block blocked: 550 5.7.510 Access denied, example.net does not accept email over IPv6
+    soft notcompliantrfc: 550 5.7.512 Access denied, message must be RFC 5322 section 3.6.2
+        compliant
+    block blocked: 550 5.7.700 Access denied, tenant has exceeded threshold
+    block blocked: 550 5.7.750 Service unavailable. Client blocked from sending from
+        unregistered domains
+    soft systemerror: 451 4.7.500 Server busy. Please try again later from [192.0.2.1].
+        (S77719)
+    block badreputation: 451 4.7.650 The mail server [192.0.2.1] has been temporarily rate
+        limited due to IP reputation. For e-mail delivery information, see
+        https://postmaster.live.com (S775)
+    block blocked: 550 5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. Please
+        contact your Internet service provider since part of their network is on
+        our block list (S3140). You can also refer your provider to
+        http://mail.live.com/mail/troubleshooting.aspx#errors.
+    hard userunknown: 550 5.5.0 Requested action not taken: mailbox unavailable.
+        [BN8NAM11FT012.eop-nam11.prod.protection.outlook.com]
+    block spamdetected: 550 5.7.1 5.7.1 Message rejected due to content restrictions
+    block spamdetected: 550 5.7.350 Remote server returned message detected as spam -> 550
+        5.7.1 Message rejected as spam
 """
 
 
