@@ -734,3 +734,20 @@ def test_no_filed_substring_contains_another():
         keys = [literal for literal, _ in rule.by_literal]
         for key in keys:
             assert not [k for k in keys if k != key and k in key], (rule.id, key)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "550 5.1.1 <bounces@example.com>: User unknown (in reply to MAIL FROM command)",
+        "550 No such user here (in reply to MAIL FROM command)",
+    ],
+)
+def test_reply_naming_mail_from_refuses_the_sender(reply):
+    """Scenario: a diagnostic that says it answered MAIL FROM (no session account beside
+    it) is about the sender, so "user unknown" in it unsubscribes no recipient."""
+    verdict = classify(
+        Delivery(recipient="user@example.net", action=Action.FAILED, diagnostic=reply)
+    )
+    assert verdict.category is Category.BLOCK
+    assert verdict.reason is Reason.REJECTED

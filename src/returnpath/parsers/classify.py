@@ -36,7 +36,7 @@ from importlib import resources
 from typing import Any
 
 from returnpath.model import REASON_CATEGORY, Category, Delivery, Reason, Verdict
-from returnpath.parsers.smtp import diagnostic_codes
+from returnpath.parsers.smtp import diagnostic_codes, last_command
 
 try:  # the regex parser, to find the plain text a pattern requires (a speed shortcut only)
     import re._parser as _sre  # type: ignore[import-not-found]
@@ -353,7 +353,9 @@ def facts_of(delivery: Delivery) -> _Facts:
         hint=delivery.hint,
         status=status,
         code=delivery.reply_code or code,
-        command=(delivery.smtp_command or "").upper() or None,
+        # a reply that names the command it answered ("... (in reply to MAIL FROM command)")
+        # says so itself when the format found no session account
+        command=(delivery.smtp_command or "").upper() or last_command(text),
         text=text,
     )
 
