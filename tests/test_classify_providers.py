@@ -497,6 +497,20 @@ _TABLE = """
     block spamdetected: 550 5.7.1 5.7.1 Message rejected due to content restrictions
     block spamdetected: 550 5.7.350 Remote server returned message detected as spam -> 550
         5.7.1 Message rejected as spam
+    block rejected: 550 5.1.0 <bounces@example.com>: Sender address rejected: User unknown
+        in virtual mailbox table
+    block rejected: 550 5.7.1 <bounces@example.com>: Sender address rejected: undeliverable
+        address: unknown user
+    block rejected: 553 5.7.1 <bounces@example.com>: Sender address rejected: not logged in
+    soft userunknown: 450 4.1.1 <user@example.net>: Recipient address rejected: unverified
+        address: host mx.example.net said: 550 5.1.1 User unknown
+    soft userunknown: 450 4.1.1 <user@example.net>: Recipient address rejected: User unknown
+        in local recipient table
+    block rejected: 550 5.1.8 Domain of sender address bounces@example.com does not exist
+    block rejected: 553 5.1.7 The sender address <bounces@example.com> is not a valid
+        RFC-5321 address
+    block rejected: 550 5.7.60 SMTP; Client does not have permissions to send as this sender
+    block rejected: 554 5.7.1 Your account has been suspended
 """
 
 
