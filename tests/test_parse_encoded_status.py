@@ -1,15 +1,17 @@
 """Delivery-status parts and bounce texts sent with a transfer encoding read as unencoded ones.
 
 MTAs (Exchange among them) declare `Content-Transfer-Encoding: quoted-printable` or `base64`
-on the message/delivery-status part: soft line breaks ("=" at a line end) then cut field
-values anywhere, even in front of a ':', and "=3D" stands for "=". Every fixture with an
-unencoded status part is encoded both ways here and must give the same deliveries; so is
-the body of every single-part text bounce, with the CRLF line endings its MTA encodes.
+(rarely `x-uuencode`) on the message/delivery-status part: quoted-printable's soft line breaks
+("=" at a line end) then cut field values anywhere, even in front of a ':', and "=3D" stands
+for "=". Every fixture with an unencoded status part is encoded each way here and must give
+the same deliveries; so is the body of every single-part text bounce, with the CRLF line
+endings its MTA encodes.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import quopri
 import re
 from pathlib import Path
@@ -45,6 +47,9 @@ def encode_status_part(raw: bytes, encoding: str) -> bytes | None:
     body = raw[m.end() : end + 1]
     if encoding == "quoted-printable":
         encoded = quopri.encodestring(body)
+    elif encoding == "x-uuencode":
+        lines = [binascii.b2a_uu(body[i : i + 45]) for i in range(0, len(body), 45)]
+        encoded = b"begin 644 status\n" + b"".join(lines) + b"`\nend\n"
     else:
         encoded = base64.encodebytes(body)
     declared = heads[:-1] + b"Content-Transfer-Encoding: " + encoding.encode() + b"\n\n"
@@ -79,7 +84,7 @@ def test_there_are_fixtures_to_encode() -> None:
     assert len(_CASES) >= 40
 
 
-@pytest.mark.parametrize("encoding", ["quoted-printable", "base64"])
+@pytest.mark.parametrize("encoding", ["quoted-printable", "base64", "x-uuencode"])
 @pytest.mark.parametrize("path", _CASES, ids=lambda p: str(p.relative_to(FIXTURES)))
 def test_encoded_status_part_reads_as_plain(path: Path, encoding: str) -> None:
     """Scenario: a fixture's delivery-status part, encoded, yields the same deliveries,

@@ -433,7 +433,7 @@ def split_address(value: str) -> tuple[str, str]:
 
 
 #: Transfer encodings a delivery-status part is read through (MTAs send both on it).
-_STATUS_ENCODINGS = ("base64", "quoted-printable")
+_STATUS_ENCODINGS = ("base64", "quoted-printable", "x-uuencode", "uuencode", "x-uue", "uue")
 
 
 def _transfer_encoding(part: email.message.Message) -> str:
@@ -441,9 +441,8 @@ def _transfer_encoding(part: email.message.Message) -> str:
 
 
 def _encoded(part: email.message.Message) -> bool:
-    """Whether a part declares a base64 or quoted-printable body (some MTAs encode their
-    delivery-status part; read as it stands, "=3D" and soft line breaks would garble the
-    fields)."""
+    """Whether a part declares a body encoding (some MTAs encode their delivery-status part;
+    read as it stands, quoted-printable's "=3D" and soft line breaks garble the fields)."""
     return _transfer_encoding(part) in _STATUS_ENCODINGS
 
 
@@ -459,12 +458,23 @@ def _payload_list(part: email.message.Message) -> list[email.message.Message]:
 def _decoded_status(part: email.message.Message) -> str:
     """The text of an encoded delivery-status part, which the parser split into header
     blocks before anyone could decode it."""
-    if _transfer_encoding(part) == "quoted-printable":
+    encoding = _transfer_encoding(part)
+    if encoding != "base64":
         # the body as written when the parser kept it, else rebuilt from the blocks
         written = getattr(part, mime.BODY_SOURCE, None)
         body = written if isinstance(written, str) else _status_source(part)
         source = body.encode("ascii", "surrogateescape")
-        return _decode_bytes(binascii.a2b_qp(source), content_charset(part))
+        if encoding == "quoted-printable":
+            return _decode_bytes(binascii.a2b_qp(source), content_charset(part))
+        # uuencode: the stdlib decodes it for a part that holds the body as text
+        holder = email.message.Message()
+        holder["Content-Transfer-Encoding"] = encoding
+        holder.set_payload(body)
+        try:
+            data = holder.get_payload(decode=True)
+        except Exception:  # compat32 can trip on a broken uuencoded body
+            return ""
+        return _decode_bytes(data, content_charset(part)) if isinstance(data, bytes) else ""
     # base64 has no ':', so every line is left in the blocks' bodies
     pieces: list[str] = []
     payload = part.get_payload()
