@@ -511,6 +511,36 @@ _TABLE = """
         RFC-5321 address
     block rejected: 550 5.7.60 SMTP; Client does not have permissions to send as this sender
     block rejected: 554 5.7.1 Your account has been suspended
+    hard userunknown: 550 Mailbox not found.
+        http://service.exmail.qq.com/cgi-bin/help?subtype=1&&id=20022&&no=1000728
+    soft toomanyconn: 550 Ip frequency limited.
+        http://service.exmail.qq.com/cgi-bin/help?subtype=1&&id=20022&&no=1000725
+    soft toomanyconn: 550 Connection frequency limited.
+        http://service.mail.qq.com/cgi-bin/help?subtype=1&&id=20022&&no=1000722
+    soft toomanyconn: 550 Domain frequency limited.
+        http://service.mail.qq.com/cgi-bin/help?subtype=1&&id=20022&&no=1000726
+    block spamdetected: 550 Mail content denied.
+        http://service.mail.qq.com/cgi-bin/help?subtype=1&&id=20022&&no=1000726
+    soft mailboxfull: 550 Mailbox is full.
+        http://service.mail.qq.com/cgi-bin/help?subtype=1&&id=20022&&no=1000731
+    soft mesgtoobig: 550 Message is too large.
+        http://service.mail.qq.com/cgi-bin/help?subtype=1&&id=20022&&no=1000729
+    soft speeding: 550 Error: too many emails have been sent to this user within a short
+        time
+    hard userunknown: 550 5.1.1 <user@example.net> Recipient not found.
+        <http://x.co/irbounce>
+    block rejected: 554 5.7.1 <bounces@example.com> sender rejected: IB212 - Mail from IP
+        192.0.2.1 rejected; see https://www.godaddy.com/help/
+    block blocked: 554 RLY:B1 The IP address 192.0.2.1 has been blocked
+    block blocked: 553 5.7.2 [TSS11] All messages from 192.0.2.1 will be permanently
+        deferred; Retrying will NOT succeed. See
+        https://postmaster.yahooinc.com/error-codes
+    hard userunknown: 550 5.1.1 Recipient address rejected: userunknown
+    hard userunknown: 550 Invalid recipient <user@i.ua> (#5.1.1)
+    block spamdetected: 554 5.7.1 Message rejected because of SPAM. Spam score: 30.1
+        (IUA_SPAM)
+    soft suspend: 550 5.2.1 <user@mail.ru>: Recipient mailbox is blocked
+    block spamdetected: 550 5.7.1 Rejected by policy. UBE (bulk mail)
 """
 
 
