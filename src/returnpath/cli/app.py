@@ -26,7 +26,6 @@ messages_app = typer.Typer(
 )
 
 
-
 def _show_version(value: bool) -> None:
     if value:
         from importlib.metadata import version
