@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Iterator
@@ -105,10 +106,10 @@ class Records(logging.Handler):
         return "\n".join(self.format(r) for r in self.records)
 
 
-@pytest.fixture
-def logs() -> Iterator[Records]:
-    """The package's log records during the test (independent of propagation settings)."""
-    logger = logging.getLogger("returnpath")
+@contextlib.contextmanager
+def captured(name: str) -> Iterator[Records]:
+    """Every record of logger `name` at DEBUG and above (independent of propagation)."""
+    logger = logging.getLogger(name)
     handler = Records()
     old_level = logger.level
     logger.addHandler(handler)
@@ -118,6 +119,13 @@ def logs() -> Iterator[Records]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old_level)
+
+
+@pytest.fixture
+def logs() -> Iterator[Records]:
+    """The package's log records during the test."""
+    with captured("returnpath") as handler:
+        yield handler
 
 
 @pytest.fixture
@@ -297,19 +305,11 @@ def test_imap_trace_only_when_its_logger_keeps_it(clean_imap_server):
         assert quiet._imap.debug == 0
     finally:
         quiet.logout()
-    trace = logging.getLogger("imapclient.imaplib")
-    handler = Records()
-    old_level = trace.level
-    trace.addHandler(handler)
-    trace.setLevel(logging.DEBUG)
-    try:
+    with captured("imapclient.imaplib") as handler:
         client = box.connect()
         client.select_folder("INBOX")
         client.fetch(client.search("ALL"), ["BODY.PEEK[]"])
         client.logout()
-    finally:
-        trace.removeHandler(handler)
-        trace.setLevel(old_level)
     assert "FETCH" in handler.text and "LOGIN" in handler.text
     assert server.password not in handler.text
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import zlib
@@ -12,18 +13,22 @@ from returnpath.parsers import ParseOptions
 from returnpath.poller import parsework
 
 
-def test_a_worker_imports_the_parsers_and_nothing_of_storage_or_imap() -> None:
-    """Scenario: a spawned parse worker loads parsework: no SQLAlchemy, storage or imapclient."""
+def loaded_after(statement: str, modules: tuple[str, ...]) -> list[str]:
+    """Which of `modules` a fresh interpreter has loaded after running `statement`."""
     probe = (
-        "import sys\n"
-        "import returnpath.poller.parsework\n"
-        "heavy = ('sqlalchemy', 'imapclient', 'returnpath.storage', 'returnpath.poller.runner')\n"
-        "print(sorted(m for m in heavy if m in sys.modules))\n"
-        "print('returnpath.parsers' in sys.modules)\n"
+        f"import sys\n{statement}\n"
+        f"print([m for m in {modules!r} if m in sys.modules])\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           check=True)
-    assert done.stdout.split("\n")[:2] == ["[]", "True"]
+    return list(ast.literal_eval(done.stdout.strip()))
+
+
+def test_a_worker_imports_the_parsers_and_nothing_of_storage_or_imap() -> None:
+    """Scenario: a spawned parse worker loads parsework: no SQLAlchemy, storage or imapclient."""
+    heavy = ("sqlalchemy", "imapclient", "returnpath.storage", "returnpath.poller.runner")
+    loaded = loaded_after("import returnpath.poller.parsework", (*heavy, "returnpath.parsers"))
+    assert loaded == ["returnpath.parsers"]
 
 
 def test_the_package_names_still_resolve() -> None:
@@ -58,12 +63,5 @@ def test_the_console_script_imports_the_command_line_only_when_it_runs() -> None
     nothing heavy: a spawned parse worker re-imports that script before it can parse."""
     [script] = [e for e in entry_points(group="console_scripts") if e.name == "returnpath"]
     assert script.value == "returnpath.__main__:main"
-    probe = (
-        "import sys\n"
-        "from returnpath.__main__ import main\n"
-        "heavy = ('typer', 'sqlalchemy', 'returnpath.cli', 'returnpath.parsers')\n"
-        "print(sorted(m for m in heavy if m in sys.modules))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          check=True)
-    assert done.stdout.strip() == "[]"
+    heavy = ("typer", "sqlalchemy", "returnpath.cli", "returnpath.parsers")
+    assert loaded_after("from returnpath.__main__ import main", heavy) == []

@@ -406,7 +406,7 @@ class Recorder:
                 outcomes.append(
                     RecordOutcome(message_id, True, len(plan), tuple(self.unsubscribed))
                 )
-            self._write_counts()
+            self._write_counts(self._counts)
         finally:
             self._counts = None
         return outcomes
@@ -596,46 +596,29 @@ class Recorder:
     def _count(
         self, contact_id: int, address: str, category: Category, event_id: int, at: datetime
     ) -> None:
-        """One more event of `category` for the contact, and it is the contact's latest."""
+        """One more event of `category` for the contact, and it is the contact's latest.
+
+        Within record_batch() the change is kept and written once per contact at the end;
+        otherwise it is written now."""
         if category is Category.DEFERRAL:
             self.known_contacts[address] = (contact_id, True)
-        latest = {"b_event": event_id, "b_at": at, "b_category": category.value}
-        if self._counts is not None:  # record_batch(): written once per contact at the end
-            counts = self._counts.setdefault(
-                contact_id,
-                {"b_id": contact_id, "b_now": self.now,
-                 **dict.fromkeys(_COUNT_PARAMS.values(), 0)},
-            )
-            counts[_COUNT_PARAMS[category]] += 1
-            counts.update(latest)
-            return
-        column = contacts.c[COUNTER_COLUMNS[category]]
-        stmt = statement(
-            self.conn,
-            f"count_{category.value}",
-            lambda _c: (
-                update(contacts)
-                .where(contacts.c.id == bindparam("b_id"))
-                .values(
-                    {
-                        column: column + 1,
-                        contacts.c.last_event_id: bindparam("b_event"),
-                        contacts.c.last_event_at: bindparam("b_at", type_=UTCDateTime()),
-                        contacts.c.last_category: bindparam("b_category"),
-                        contacts.c.updated_at: bindparam("b_now", type_=UTCDateTime()),
-                    }
-                )
-            ),
+        pending = self._counts if self._counts is not None else {}
+        counts = pending.setdefault(
+            contact_id,
+            {"b_id": contact_id, "b_now": self.now, **dict.fromkeys(_COUNT_PARAMS.values(), 0)},
         )
-        self.conn.execute(stmt, {"b_id": contact_id, "b_now": self.now, **latest})
+        counts[_COUNT_PARAMS[category]] += 1
+        counts.update(b_event=event_id, b_at=at, b_category=category.value)
+        if self._counts is None:
+            self._write_counts(pending)
 
-    def _write_counts(self) -> None:
-        """The counters record_batch() gathered: one UPDATE per contact, in one executemany."""
-        if not self._counts:
+    def _write_counts(self, counts: dict[int, dict[str, Any]]) -> None:
+        """Counter changes per contact: one UPDATE each, in one executemany."""
+        if not counts:
             return
         stmt = statement(
             self.conn,
-            "count_many",
+            "count",
             lambda _c: (
                 update(contacts)
                 .where(contacts.c.id == bindparam("b_id"))
@@ -655,7 +638,7 @@ class Recorder:
                 )
             ),
         )
-        self.conn.execute(stmt, list(self._counts.values()))
+        self.conn.execute(stmt, list(counts.values()))
 
     def unsubscribe(
         self,
