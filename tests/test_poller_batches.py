@@ -30,6 +30,7 @@ from returnpath.poller.mailbox import Disposition
 from returnpath.poller.runner import run_mailbox
 from returnpath.storage import Store, open_store
 from returnpath.storage.tables import MessageRow
+from support.logcapture import EventNames
 from test_poller_files import RecordingMailbox, eml
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -137,7 +138,7 @@ def test_workers_that_fail_fall_back_to_parsing_here() -> None:
     object.__setattr__(options, "unpicklable", lambda: None)
     expected = [runner_module._safe_parse(raw.data, options)
                 for batch in _fixture_batches() for raw in batch]
-    handler = _Collect()
+    handler = EventNames()
     logging.getLogger("returnpath").addHandler(handler)
     try:
         got, used = _through_workers(options)
@@ -169,12 +170,3 @@ def test_run_with_parse_workers_records_like_without(tmp_path: Path) -> None:
     assert stored[0] == stored[1]
     assert all(hashlib.sha256(zlib.decompress(raw)).hexdigest() == sha
                for sha, raw in stored[1])
-
-
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.events: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.events.append(record.getMessage())

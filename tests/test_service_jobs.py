@@ -35,6 +35,7 @@ from returnpath.poller.service import (
 )
 from returnpath.storage import open_store
 from support.imap_base import ImapTestServer
+from support.logcapture import EventNames
 
 
 def _wait(what: str, check: Any, timeout: float = 30.0) -> None:
@@ -243,15 +244,6 @@ def test_idle_watcher_renews_idle_and_still_wakes(clean_imap_server: ImapTestSer
     assert not watcher.is_alive()
 
 
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.events: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.events.append(record.getMessage())
-
-
 class _FailingMailbox(_BlockingMailbox):
     def fetch_new(self) -> Iterator[RawMessage]:
         self._passes.append("pass")
@@ -260,7 +252,7 @@ class _FailingMailbox(_BlockingMailbox):
 
 def test_failing_polls_log_one_line_each_and_stay_scheduled():
     """Scenario: a mailbox unreadable, or not even set up, logs one poll_failed per pass."""
-    records = _Records()
+    records = EventNames()
     logger = logging.getLogger("returnpath")
     logger.addHandler(records)
     passes: list[str] = []
